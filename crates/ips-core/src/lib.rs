@@ -1,0 +1,26 @@
+//! Shared types of the `ips` pipeline.
+//!
+//! The stage crates (`ips-sim`, `ips-kde`, `ips-meanfield`, `ips-learn`,
+//! `ips-eval`) exchange data only through the types defined here:
+//!
+//! - [`Grid`]: a uniform, node-based grid in one or two dimensions. An axis
+//!   from `lo` to `hi` with `intervals` cells has `intervals + 1` points,
+//!   the end points included.
+//! - [`Term`] and [`Kernel`]: the interaction kernel as a weighted sum of
+//!   dictionary terms, in the force convention (`phi(r)`) or the influence
+//!   convention (`a(r)` with `phi(r) = r a(r)`).
+//! - [`artifact`]: the on-disk artifacts (trajectories, densities), stored as
+//!   NPY arrays in C order with a JSON sidecar of metadata.
+//!
+//! All arrays are `f64`, C order; positions and times are in the units of
+//! the simulation (dimensionless in the bundled experiments).
+
+pub mod artifact;
+pub mod error;
+pub mod grid;
+pub mod kernel;
+pub mod npy;
+
+pub use error::{CoreError, Result};
+pub use grid::{Axis, Grid};
+pub use kernel::{Convention, Kernel, KernelTerm, Term};
