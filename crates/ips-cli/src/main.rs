@@ -1,1 +1,209 @@
-fn main() {}
+//! `ips`: learn the interaction kernel of a particle system from trajectories.
+//!
+//! Each pipeline stage is a subcommand on explicit files, and `ips run` chains
+//! them for one experiment file.
+
+mod experiment;
+mod stages;
+mod ui;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use ips_core::artifact::Density;
+use ips_core::npy::read_json;
+
+use crate::experiment::Experiment;
+use crate::stages::TimesSource;
+use crate::ui::Ui;
+
+#[derive(Debug, Parser)]
+#[command(name = "ips", version, about = "Learn interaction kernels of particle systems from trajectories")]
+struct Cli {
+    /// Hide progress bars and status lines.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Log more: -v info, -vv debug, -vvv trace (or set IPS_LOG).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Overrides {
+    /// Override one experiment setting, e.g. --set learn.sparsity=0.2 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct TrajectoryInput {
+    /// Trajectories: an `ips simulate` artifact, or an NPY array of shape
+    /// [n_times, N] or [n_times, N, d], float64 or float32.
+    #[arg(long, value_name = "FILE")]
+    trajectories: Option<PathBuf>,
+    /// Observation times of the trajectories: an NPY array of n_times values.
+    #[arg(long, value_name = "FILE")]
+    times: Option<PathBuf>,
+    /// Time between frames of the trajectories, when --times is not given.
+    #[arg(long, value_name = "SECONDS")]
+    dt: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every stage of an experiment into a directory.
+    Run {
+        /// Experiment file (TOML), e.g. data/experiments/cubic.toml.
+        experiment: PathBuf,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Use these trajectories instead of simulating.
+        #[command(flatten)]
+        input: TrajectoryInput,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Simulate the particle system of an experiment.
+    Simulate {
+        experiment: PathBuf,
+        /// Output trajectories (.npy); times and metadata are written beside it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Estimate the density of every frame on the experiment's grid.
+    Kde {
+        #[command(flatten)]
+        input: TrajectoryInput,
+        /// Experiment file whose [kde] section sets the grid and bandwidth.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Output density (.npy); companions are written beside it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Learn the kernel from a density by the two-phase regression.
+    Learn {
+        /// Density artifact (.npy) from `ips kde`.
+        #[arg(long, value_name = "FILE")]
+        density: PathBuf,
+        /// Experiment file whose [learn] section sets the dictionary.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Output model (.json).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Compare a learned model with the true kernel.
+    Eval {
+        /// Model (.json) from `ips learn`.
+        #[arg(long, value_name = "FILE")]
+        model: PathBuf,
+        /// Density the model was learned from: gives the pair-distance weights.
+        #[arg(long, value_name = "FILE")]
+        density: Option<PathBuf>,
+        /// Experiment file with the true kernel in [model].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Output record (.json); a Markdown report is written beside it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ui::init_logging(cli.verbose);
+    let ui = Ui { quiet: cli.quiet };
+    match dispatch(cli.command, &ui) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn times_source(input: &TrajectoryInput) -> TimesSource {
+    TimesSource {
+        times: input.times.clone(),
+        dt: input.dt,
+    }
+}
+
+fn read_density(path: &Path) -> Result<Density> {
+    Density::read(path).with_context(|| format!("reading the density artifact '{}' failed", path.display()))
+}
+
+fn dispatch(command: Command, ui: &Ui) -> Result<()> {
+    match command {
+        Command::Run { experiment, out, input, overrides } => {
+            let experiment = Experiment::load(&experiment, &overrides.set)?;
+            run(&experiment, &out, &input, ui)
+        }
+        Command::Simulate { experiment, out, overrides } => {
+            let experiment = Experiment::load(&experiment, &overrides.set)?;
+            stages::simulate(&experiment, &out, ui).map(drop)
+        }
+        Command::Kde { input, config, out, overrides } => {
+            let experiment = Experiment::load(&config, &overrides.set)?;
+            let Some(path) = &input.trajectories else {
+                anyhow::bail!("ips kde needs --trajectories FILE");
+            };
+            let trajectories = stages::load_trajectories(path, &times_source(&input), Some(&experiment))?;
+            stages::kde(&trajectories, &experiment, &out, ui).map(drop)
+        }
+        Command::Learn { density, config, out, overrides } => {
+            let experiment = Experiment::load(&config, &overrides.set)?;
+            let density = read_density(&density)?;
+            stages::learn(&density, &experiment, &out, ui).map(drop)
+        }
+        Command::Eval { model, density, config, out, overrides } => {
+            let experiment = config.map(|c| Experiment::load(&c, &overrides.set)).transpose()?;
+            let model: ips_learn::LearnedModel = read_json(&model)?;
+            let density = density.as_deref().map(read_density).transpose()?;
+            stages::evaluate(&model, density.as_ref(), experiment.as_ref(), &out, ui).map(drop)
+        }
+    }
+}
+
+/// Runs the stages of `experiment` in order, writing into `out`.
+fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, ui: &Ui) -> Result<()> {
+    let start = Instant::now();
+    std::fs::create_dir_all(out).with_context(|| format!("creating the output directory '{}' failed", out.display()))?;
+    let resolved = toml::to_string_pretty(experiment).context("serialising the experiment failed")?;
+    ips_core::npy::write_atomic(&out.join("experiment.toml"), |w| std::io::Write::write_all(w, resolved.as_bytes()))?;
+
+    let trajectories = match &input.trajectories {
+        Some(path) => {
+            let t = stages::load_trajectories(path, &times_source(input), Some(experiment))?;
+            ui.note(&format!(
+                "trajectories: {} particles, {} frames from {}",
+                t.n_particles(),
+                t.times.len(),
+                path.display()
+            ));
+            t
+        }
+        None => stages::simulate(experiment, &out.join("trajectories.npy"), ui)?,
+    };
+    let density = stages::kde(&trajectories, experiment, &out.join("density.npy"), ui)?;
+    drop(trajectories);
+    let model = stages::learn(&density, experiment, &out.join("model.json"), ui)?;
+    stages::evaluate(&model, Some(&density), Some(experiment), &out.join("eval.json"), ui)?;
+    ui.note(&format!("done in {:.1} s: {}", start.elapsed().as_secs_f64(), out.display()));
+    Ok(())
+}

@@ -1,1 +1,101 @@
-//! Placeholder.
+//! Gaussian kernel density estimation of particle snapshots on uniform grids.
+//!
+//! For each snapshot `n` of `N` particle positions `X_i^n` this crate
+//! evaluates
+//!
+//! ```text
+//! rho^n(x) = (1/N) sum_i K_h(x - X_i^n)
+//! ```
+//!
+//! at the points of a uniform grid, where `K_h` is the normal density with
+//! standard deviation `h` (in 2D a product of 1D normal densities with one
+//! bandwidth per axis). The bandwidth is recomputed for every snapshot.
+//!
+//! # Usage
+//!
+//! [`KdeConfig`] is the `[kde]` section of an experiment file;
+//! [`KdeConfig::validate`] checks it and builds the grid. [`estimate`] turns
+//! a trajectory artifact into a density artifact, and [`estimate_snapshot`]
+//! estimates a single snapshot:
+//!
+//! ```
+//! use ips_kde::{estimate_snapshot, KdeConfig};
+//!
+//! let config: KdeConfig = toml::from_str("lo = [-3.0]\nhi = [3.0]\nintervals = [100]").unwrap();
+//! let grid = config.validate(1).unwrap();
+//! let points = ndarray::Array2::from_shape_fn((1000, 1), |(i, _)| (i as f64 / 999.0 - 0.5) * 2.0);
+//! let snapshot = estimate_snapshot(points.view(), &grid, &config, 0).unwrap();
+//! assert_eq!(snapshot.values.shape(), &[101]);
+//! assert!(snapshot.mass_outside.abs() < 1e-3);
+//! ```
+//!
+//! # Conventions
+//!
+//! - The grid is node-based: an axis from `lo` to `hi` with `intervals`
+//!   cells has `intervals + 1` points, both end points included.
+//! - Arrays are `f64` in C order; a 2D density is indexed `[x, y]`.
+//! - The estimate integrates to about `1 - mass_outside`, where
+//!   `mass_outside` is one minus its trapezoid integral over the grid. It
+//!   is the kernel mass that falls outside the grid, up to the error of the
+//!   trapezoid rule. That error makes it slightly negative when the
+//!   bandwidth is well below the grid spacing, because a Gaussian sampled
+//!   at spacing `dx = 2h` sums to `1 ± 0.014` depending on its offset.
+//!
+//! # Bandwidth
+//!
+//! [`BandwidthRule::Silverman`] (the default) uses
+//! `0.9 min(sd, IQR / 1.349) N^(-1/5)` in 1D and
+//! `min(sd_j, IQR_j / 1.349) N^(-1/6)` per axis in 2D, where the
+//! normal-reference factor `(4 / (d + 2))^(1 / (d + 4))` is 1.
+//! [`BandwidthRule::Scott`] uses `1.06 sd N^(-1/5)` in 1D and
+//! `sd_j N^(-1/6)` in 2D, and [`BandwidthRule::Fixed`] uses
+//! `kde.bandwidth_value` on every axis. `sd` is the sample standard deviation
+//! (divisor `N - 1`). When the interquartile range is zero, Silverman's rule
+//! uses `sd` alone. When `sd` is zero (all particles at one coordinate) or
+//! there is a single particle, the rules of thumb fail with an error that
+//! names the snapshot and suggests a fixed bandwidth.
+//!
+//! # Methods
+//!
+//! [`KdeMethod::Direct`] sums the Gaussians exactly, truncated beyond 8.5
+//! bandwidths where the kernel is below `2e-16` of its peak. It serves as
+//! the oracle of the default, [`KdeMethod::Fft`], which bins the particles
+//! linearly onto a fine grid of spacing `delta = dx / r <= min(h, dx) /
+//! refinement` (for an integer `r`), extended by 8.5 bandwidths beyond the
+//! grid, convolves with the sampled Gaussian by real FFTs and reads every
+//! `r`-th fine point. The Gaussian is sampled with the variance
+//! `h^2 - delta^2 / 6`, which cancels the mean variance that linear binning
+//! adds. When a bandwidth is so small that the fine grid would exceed 2^24
+//! points, the FFT method falls back to the direct sum.
+//!
+//! The default refinement is 8 in 1D and 4 in 2D. Measured maximum
+//! difference between the two methods, divided by the maximum density,
+//! from `cargo run --release -p ips-kde --example fast_vs_direct`:
+//!
+//! | data (N = 20000, seed 1)                                   | grid                 | h             | difference |
+//! |------------------------------------------------------------|----------------------|---------------|------------|
+//! | 1D, half N(-1, 0.3^2), half N(1, 0.3^2), Silverman         | [-3, 3], 100 cells   | 0.126         | TODO       |
+//! | 1D, N(0, 0.25^2), Silverman                                | [-3, 3], 100 cells   | 0.031         | TODO       |
+//! | 1D, half N(-1, 0.05^2), half N(1, 0.05^2), fixed           | [-3, 3], 100 cells   | 0.03          | TODO       |
+//! | 2D, N(±(1, 0.5), 0.4^2 I), Silverman                       | [-3, 3]^2, 64 cells  | ~0.2          | TODO       |
+//! | 2D, N(±(1, 0.5), 0.05^2 I), fixed                          | [-3, 3]^2, 64 cells  | 0.04          | TODO       |
+//!
+//! # What this crate does not do
+//!
+//! It does not choose the grid, reflect mass at boundaries or adapt the
+//! bandwidth within a snapshot.
+
+mod bandwidth;
+mod binned;
+mod config;
+mod convolve;
+mod direct;
+mod error;
+mod estimate;
+mod gaussian;
+#[cfg(test)]
+mod testdata;
+
+pub use config::{BandwidthRule, KdeConfig, KdeMethod, DEFAULT_REFINEMENT_1D, DEFAULT_REFINEMENT_2D};
+pub use error::{KdeError, Result};
+pub use estimate::{estimate, estimate_snapshot, Snapshot};

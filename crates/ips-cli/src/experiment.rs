@@ -1,0 +1,152 @@
+//! Experiment files: one TOML file with a section per stage.
+//!
+//! The file is read as a TOML table, each `--set KEY=VALUE` replaces one
+//! entry (`KEY` is a dotted path such as `learn.lambda_fraction`, `VALUE` a
+//! TOML value, read as a string when it does not parse as one), and the
+//! result is decoded with unknown keys rejected. The keys are documented in
+//! `docs/experiments.md`.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use ips_core::Kernel;
+use ips_kde::KdeConfig;
+use ips_learn::LearnConfig;
+use ips_sim::{InitialCondition, ModelConfig, SimulationConfig};
+use serde::{Deserialize, Serialize};
+
+/// The `[model]` section. The kernel and D are optional so that a user's own
+/// data can be described without knowing them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentModel {
+    pub dim: usize,
+    #[serde(default)]
+    pub diffusion: Option<f64>,
+    #[serde(default)]
+    pub kernel: Option<Kernel>,
+}
+
+/// An experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: u64,
+    pub model: ExperimentModel,
+    #[serde(default)]
+    pub initial: Option<InitialCondition>,
+    #[serde(default)]
+    pub simulation: Option<SimulationConfig>,
+    pub kde: KdeConfig,
+    pub learn: LearnConfig,
+}
+
+impl Experiment {
+    /// Reads `path` and applies the `--set` overrides in order.
+    ///
+    /// # Errors
+    /// A missing or invalid file, an unknown key in the file or in a
+    /// `--set`, or a malformed `--set`.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading experiment file '{}' failed", path.display()))?;
+        let mut table: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("'{}' is not valid TOML", path.display()))?;
+        Self::decode(&table).with_context(|| format!("invalid experiment file '{}'", path.display()))?;
+        for assignment in overrides {
+            apply_override(&mut table, assignment)?;
+            Self::decode(&table).with_context(|| format!("invalid --set {assignment}"))?;
+        }
+        Self::decode(&table)
+    }
+
+    fn decode(table: &toml::Table) -> Result<Self> {
+        let experiment: Experiment = toml::Value::Table(table.clone()).try_into()?;
+        Ok(experiment)
+    }
+
+    /// The model as the simulator needs it: kernel and D must be given.
+    pub fn simulation_model(&self) -> Result<ModelConfig> {
+        let Some(kernel) = self.model.kernel.clone() else {
+            bail!("simulating needs model.kernel in the experiment file");
+        };
+        let Some(diffusion) = self.model.diffusion else {
+            bail!("simulating needs model.diffusion in the experiment file");
+        };
+        Ok(ModelConfig { dim: self.model.dim, diffusion, kernel })
+    }
+
+    /// The `[initial]` and `[simulation]` sections, which simulating needs.
+    pub fn simulation_sections(&self) -> Result<(&InitialCondition, &SimulationConfig)> {
+        match (&self.initial, &self.simulation) {
+            (Some(initial), Some(simulation)) => Ok((initial, simulation)),
+            (None, _) => bail!("simulating needs an [initial] section in the experiment file"),
+            (_, None) => bail!("simulating needs a [simulation] section in the experiment file"),
+        }
+    }
+}
+
+/// Replaces one dotted key of `table` by the value of `KEY=VALUE`.
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
+    let Some((key, raw)) = assignment.split_once('=') else {
+        bail!("--set {assignment}: expected KEY=VALUE, e.g. --set learn.lambda_fraction=0.02");
+    };
+    let key = key.trim();
+    let value = parse_value(raw.trim());
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        bail!("--set {assignment}: '{key}' is not a dotted key such as learn.sparsity");
+    }
+    let mut current = table;
+    for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = match entry {
+            toml::Value::Table(inner) => inner,
+            _ => bail!(
+                "--set {assignment}: '{}' is a value, not a section",
+                parts[..=depth].join(".")
+            ),
+        };
+    }
+    current.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+/// Reads a TOML value, falling back to a plain string.
+fn parse_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("value = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("value"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_replaces_nested_value() {
+        let mut table: toml::Table = toml::from_str("[learn]\nsparsity = 0.1").unwrap();
+        apply_override(&mut table, "learn.sparsity=0.3").unwrap();
+        assert_eq!(table["learn"]["sparsity"].as_float(), Some(0.3));
+    }
+
+    #[test]
+    fn override_parses_strings_and_arrays() {
+        assert_eq!(parse_value("fixed"), toml::Value::String("fixed".into()));
+        assert_eq!(parse_value("[1, 2]").as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn override_without_equals_is_rejected() {
+        let mut table = toml::Table::new();
+        let err = apply_override(&mut table, "learn.sparsity").unwrap_err().to_string();
+        assert!(err.contains("KEY=VALUE"), "{err}");
+    }
+}

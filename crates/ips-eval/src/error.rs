@@ -1,0 +1,19 @@
+//! Errors of the evaluation stage.
+
+/// Errors raised while evaluating a model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The inputs do not fit together.
+    #[error("cannot evaluate: {0}")]
+    Input(String),
+
+    #[error(transparent)]
+    Learn(#[from] ips_learn::LearnError),
+
+    #[error(transparent)]
+    Core(#[from] ips_core::CoreError),
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, EvalError>;

@@ -1,0 +1,133 @@
+//! The `eval.json` record and the Markdown report.
+
+use std::fmt::Write;
+
+use ips_core::artifact::Density;
+use ips_core::Kernel;
+use ips_learn::LearnedModel;
+use serde::{Deserialize, Serialize};
+
+use crate::coefficients::{compare, CoefficientTable};
+use crate::kernel_error::{kernel_errors, KernelErrors};
+use crate::Result;
+
+/// Everything the evaluation stage measures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub learned_kernel: String,
+    pub true_kernel: Option<String>,
+    pub coefficients: Option<CoefficientTable>,
+    pub kernel: Option<KernelErrors>,
+    pub true_diffusion: Option<f64>,
+    pub learned_diffusion: f64,
+    pub diffusion_learned: bool,
+    pub condition_number: f64,
+    pub phase_one_iterations: usize,
+    pub phase_one_stop_reason: String,
+}
+
+/// Evaluates `model`, against `truth` when it is known. The density, when
+/// given, supplies the pair-distance weights and the range of `r`.
+///
+/// # Errors
+/// An error when a term name in the model cannot be parsed.
+pub fn evaluate(model: &LearnedModel, truth: Option<&Kernel>, true_diffusion: Option<f64>, density: Option<&Density>) -> Result<Evaluation> {
+    let learned = model.kernel()?;
+    let r_max = density
+        .map(|d| {
+            d.meta
+                .grid
+                .axes
+                .iter()
+                .map(|a| (a.hi - a.lo).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .unwrap_or(1.0);
+    Ok(Evaluation {
+        learned_kernel: learned.formula(),
+        true_kernel: truth.map(Kernel::formula),
+        coefficients: truth.map(|t| compare(model, t)),
+        kernel: truth.map(|t| kernel_errors(&learned, t, r_max, density)),
+        true_diffusion,
+        learned_diffusion: model.diffusion.value,
+        diffusion_learned: model.diffusion.learned,
+        condition_number: model.assembly.normalised_condition_number,
+        phase_one_iterations: model.phase_one.iterations.len(),
+        phase_one_stop_reason: model.phase_one.stop_reason.clone(),
+    })
+}
+
+fn number(value: f64) -> String {
+    format!("{value:.6}")
+}
+
+impl Evaluation {
+    /// A Markdown report for people.
+    pub fn to_markdown(&self, title: &str) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# {title}\n");
+        let _ = writeln!(out, "Learned: `{}`\n", self.learned_kernel);
+        if let Some(t) = &self.true_kernel {
+            let _ = writeln!(out, "True: `{t}`\n");
+        }
+        if let Some(table) = &self.coefficients {
+            let _ = writeln!(out, "## Coefficients\n");
+            let _ = writeln!(out, "| term | true | learned | active | relative error |");
+            let _ = writeln!(out, "|---|---|---|---|---|");
+            for row in &table.rows {
+                let relative = row
+                    .relative_error
+                    .map(|e| format!("{:.3} %", 100.0 * e))
+                    .unwrap_or_else(|| "".into());
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    row.name,
+                    number(row.true_value),
+                    number(row.learned),
+                    if row.active { "yes" } else { "no" },
+                    relative
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\nSupport recovered: {}.",
+                if table.support_recovered { "yes" } else { "no" }
+            );
+            if !table.missing_from_dictionary.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "True terms missing from the dictionary: {}.",
+                    table.missing_from_dictionary.join(", ")
+                );
+            }
+        }
+        if let Some(k) = &self.kernel {
+            let _ = writeln!(out, "\n## Kernel error on [0, {:.3}]\n", k.r_max);
+            let _ = writeln!(out, "- max |phi_learned - phi_true|: {:.3e}", k.max_abs_error);
+            let _ = writeln!(out, "- L2 error: {:.3e}", k.l2_error);
+            if let Some(w) = k.weighted_relative_l2_error {
+                let _ = writeln!(out, "- relative L2 error weighted by pair distances: {:.3e}", w);
+            }
+        }
+        let _ = writeln!(out, "\n## Diffusion\n");
+        let _ = writeln!(
+            out,
+            "D = {} ({}){}",
+            number(self.learned_diffusion),
+            if self.diffusion_learned { "learned" } else { "given" },
+            self.true_diffusion
+                .map(|d| format!(", true {}", number(d)))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(out, "\n## Regression\n");
+        let _ = writeln!(out, "- normalised condition number: {:.3e}", self.condition_number);
+        let _ = writeln!(
+            out,
+            "- Phase I: {} iterations, stopped because {}",
+            self.phase_one_iterations, self.phase_one_stop_reason
+        );
+        out
+    }
+}

@@ -1,0 +1,168 @@
+//! The learned model and the two-phase driver that produces it.
+
+use ips_core::artifact::Density;
+use ips_core::{Convention, Kernel};
+use serde::{Deserialize, Serialize};
+
+use crate::assembly::{assemble_strong, System};
+use crate::config::DiffusionMode;
+use crate::least_squares::solve;
+use crate::phase_one::{self, PhaseOne};
+use crate::phase_two::{self, normalised_columns, PhaseTwo};
+use crate::{Dictionary, LearnConfig, LearnError, Result};
+
+/// One dictionary term of the learned model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TermEstimate {
+    /// Term name, e.g. `r^2`.
+    pub name: String,
+    /// Learned coefficient; 0 for removed terms.
+    pub coefficient: f64,
+    /// Whether the term survived Phase I.
+    pub active: bool,
+    /// Standard error under independent rows (an underestimate), active terms only.
+    pub std_error: Option<f64>,
+}
+
+/// The diffusion coefficient used or learned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DiffusionEstimate {
+    pub value: f64,
+    pub learned: bool,
+    pub std_error: Option<f64>,
+}
+
+/// Size and conditioning of the assembled system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssemblySummary {
+    pub formulation: String,
+    pub rows: usize,
+    pub columns: usize,
+    pub time_steps: usize,
+    pub dt_obs: f64,
+    /// Condition number of all columns, each scaled to unit norm.
+    pub normalised_condition_number: f64,
+    pub seconds: f64,
+}
+
+/// The `model.json` artifact.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LearnedModel {
+    pub format_version: u32,
+    pub tool_version: String,
+    /// `force`: the terms sum to phi(r); `influence`: they sum to a(r).
+    pub convention: Convention,
+    pub terms: Vec<TermEstimate>,
+    pub diffusion: DiffusionEstimate,
+    pub assembly: AssemblySummary,
+    pub phase_one: PhaseOne,
+    pub phase_two: PhaseTwo,
+    pub config: LearnConfig,
+    pub seed: u64,
+}
+
+impl LearnedModel {
+    /// The learned kernel, active terms only.
+    pub fn kernel(&self) -> Result<Kernel> {
+        let mut terms = Vec::new();
+        for t in self.terms.iter().filter(|t| t.active) {
+            terms.push(ips_core::KernelTerm {
+                term: ips_core::Term::parse(&t.name)?,
+                coefficient: t.coefficient,
+            });
+        }
+        Ok(Kernel { convention: self.convention, terms })
+    }
+}
+
+/// Learns the kernel from a density: assembly, Phase I, Phase II.
+///
+/// `known_diffusion` is the D to use when `config.diffusion` is `known`.
+///
+/// # Errors
+/// Configuration errors naming the `learn.*` key, [`LearnError::Data`] when
+/// D is needed but unknown or the density is unusable, and column errors.
+pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f64>, seed: u64) -> Result<LearnedModel> {
+    let dictionary = config.validate()?;
+    let diffusion = match config.diffusion {
+        DiffusionMode::Learn => None,
+        DiffusionMode::Known => Some(known_diffusion.ok_or_else(|| {
+            LearnError::Data(
+                "the diffusion coefficient is unknown: set model.diffusion, or learn it with learn.diffusion = \"learn\"".into(),
+            )
+        })?),
+    };
+    if let Some(d) = diffusion {
+        if !(d.is_finite() && d >= 0.0) {
+            return Err(LearnError::config("model.diffusion", d, "must be finite and >= 0"));
+        }
+    }
+
+    let span = tracing::info_span!("learn", terms = dictionary.len());
+    let _guard = span.enter();
+    let start = std::time::Instant::now();
+    let system = assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)?;
+    let normalised_condition_number = condition_number(&system);
+    let assembly = AssemblySummary {
+        formulation: "strong".into(),
+        rows: system.matrix.nrows(),
+        columns: system.columns(),
+        time_steps: system.blocks.len(),
+        dt_obs: system.dt_obs,
+        normalised_condition_number,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    tracing::info!(rows = assembly.rows, condition = normalised_condition_number, "assembled the strong form");
+
+    let phase_one = phase_one::run(&system, config, seed);
+    let phase_two = phase_two::run(&system, &phase_one.mask);
+    Ok(build_model(&dictionary, &system, diffusion, config, seed, assembly, phase_one, phase_two))
+}
+
+fn condition_number(system: &System) -> f64 {
+    let all: Vec<usize> = (0..system.columns()).collect();
+    let (matrix, _) = normalised_columns(system, &all);
+    solve(matrix.view(), system.target.view()).condition_number()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_model(
+    dictionary: &Dictionary,
+    system: &System,
+    diffusion: Option<f64>,
+    config: &LearnConfig,
+    seed: u64,
+    assembly: AssemblySummary,
+    phase_one: PhaseOne,
+    phase_two: PhaseTwo,
+) -> LearnedModel {
+    let terms = (0..dictionary.len())
+        .map(|k| TermEstimate {
+            name: dictionary.terms[k].name(),
+            coefficient: phase_two.coefficients[k],
+            active: phase_one.mask[k],
+            std_error: phase_two.std_errors[k],
+        })
+        .collect();
+    let diffusion = match (diffusion, system.diffusion_column) {
+        (_, Some(j)) => DiffusionEstimate {
+            value: phase_two.coefficients[j],
+            learned: true,
+            std_error: phase_two.std_errors[j],
+        },
+        (Some(d), None) => DiffusionEstimate { value: d, learned: false, std_error: None },
+        (None, None) => unreachable!("a learned D always has a column"),
+    };
+    LearnedModel {
+        format_version: ips_core::artifact::FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        convention: dictionary.convention,
+        terms,
+        diffusion,
+        assembly,
+        phase_one,
+        phase_two,
+        config: config.clone(),
+        seed,
+    }
+}

@@ -1,0 +1,109 @@
+//! The `[model]` and `[simulation]` sections of an experiment file.
+
+use ips_core::Kernel;
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, SimError};
+
+/// The particle model: dimension, diffusion and kernel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Spatial dimension, 1 or 2.
+    pub dim: usize,
+    /// Diffusion coefficient D >= 0; the noise is `sqrt(2 D) dB`.
+    pub diffusion: f64,
+    /// The interaction kernel.
+    pub kernel: Kernel,
+}
+
+impl ModelConfig {
+    /// Checks the dimension, the diffusion coefficient and the kernel.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] naming the `model.*` key.
+    pub fn validate(&self) -> Result<()> {
+        if self.dim != 1 && self.dim != 2 {
+            return Err(SimError::config("model.dim", self.dim, "the dimension must be 1 or 2"));
+        }
+        if !(self.diffusion.is_finite() && self.diffusion >= 0.0) {
+            return Err(SimError::config(
+                "model.diffusion",
+                self.diffusion,
+                "the diffusion coefficient must be finite and >= 0",
+            ));
+        }
+        self.kernel.validate("model.kernel")?;
+        Ok(())
+    }
+}
+
+/// How the drift is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftMethod {
+    /// The prefix-sum method where it applies (1D polynomial kernels), the
+    /// direct sum otherwise.
+    #[default]
+    Auto,
+    /// The direct pairwise sum.
+    Direct,
+    /// Prefix sums on sorted positions; 1D polynomial kernels only.
+    PrefixSum,
+}
+
+/// The `[simulation]` section: time stepping and output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationConfig {
+    /// Number of particles N >= 1.
+    pub n_particles: usize,
+    /// Euler–Maruyama step, > 0.
+    pub dt: f64,
+    /// Final time; `t_final / dt` must be a whole number of steps.
+    pub t_final: f64,
+    /// Save every this many steps (default 1: every step).
+    #[serde(default = "one")]
+    pub save_every: usize,
+    #[serde(default)]
+    pub drift: DriftMethod,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl SimulationConfig {
+    /// Checks the ranges and returns the number of steps.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] naming the `simulation.*` key.
+    pub fn validate(&self) -> Result<usize> {
+        if self.n_particles == 0 {
+            return Err(SimError::config("simulation.n_particles", 0, "at least one particle is needed"));
+        }
+        if !(self.dt.is_finite() && self.dt > 0.0) {
+            return Err(SimError::config("simulation.dt", self.dt, "the time step must be positive"));
+        }
+        if !(self.t_final.is_finite() && self.t_final > 0.0) {
+            return Err(SimError::config("simulation.t_final", self.t_final, "the final time must be positive"));
+        }
+        let steps = self.t_final / self.dt;
+        let n_steps = steps.round() as usize;
+        if n_steps == 0 || (steps - n_steps as f64).abs() > 1e-6 * steps {
+            return Err(SimError::config(
+                "simulation.t_final",
+                self.t_final,
+                format!("t_final / dt = {steps} is not a whole number of steps; change t_final or dt"),
+            ));
+        }
+        if self.save_every == 0 || n_steps % self.save_every != 0 {
+            return Err(SimError::config(
+                "simulation.save_every",
+                self.save_every,
+                format!("must be >= 1 and divide the {n_steps} steps"),
+            ));
+        }
+        Ok(n_steps)
+    }
+}

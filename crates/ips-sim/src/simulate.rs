@@ -1,0 +1,215 @@
+//! The Euler–Maruyama loop.
+
+use ips_core::artifact::{TrajectoryMeta, Trajectories, FORMAT_VERSION};
+use ndarray::{Array1, Array3};
+
+use crate::config::{DriftMethod, ModelConfig, SimulationConfig};
+use crate::drift::{direct, PrefixSumDrift};
+use crate::initial::InitialCondition;
+use crate::noise::add_gaussian;
+use crate::{Result, SimError};
+
+enum Evaluator {
+    Direct,
+    PrefixSum(PrefixSumDrift),
+}
+
+fn choose_evaluator(model: &ModelConfig, method: DriftMethod) -> Result<Evaluator> {
+    let polynomial = if model.dim == 1 { model.kernel.polynomial() } else { None };
+    match (method, polynomial) {
+        (DriftMethod::Direct, _) | (DriftMethod::Auto, None) => Ok(Evaluator::Direct),
+        (_, Some(coefficients)) => Ok(Evaluator::PrefixSum(PrefixSumDrift::new(coefficients))),
+        (DriftMethod::PrefixSum, None) => Err(SimError::config(
+            "simulation.drift",
+            "prefix-sum",
+            "the prefix-sum method needs model.dim = 1 and a kernel of powers r^k only; use \"direct\" or \"auto\"",
+        )),
+    }
+}
+
+/// Simulates the particle system and returns the saved frames.
+///
+/// `on_step` is called after each Euler–Maruyama step with the step count,
+/// for progress reporting.
+///
+/// # Errors
+/// [`SimError::Config`] for invalid settings and [`SimError::Diverged`] when
+/// a position stops being finite.
+pub fn simulate(
+    model: &ModelConfig,
+    initial: &InitialCondition,
+    config: &SimulationConfig,
+    seed: u64,
+    on_step: &dyn Fn(usize),
+) -> Result<Trajectories> {
+    model.validate()?;
+    initial.validate(model.dim)?;
+    let n_steps = config.validate()?;
+    let mut evaluator = choose_evaluator(model, config.drift)?;
+
+    let (n, dim) = (config.n_particles, model.dim);
+    let n_saved = n_steps / config.save_every + 1;
+    let span = tracing::info_span!("simulate", n, dim, n_steps);
+    let _guard = span.enter();
+
+    let mut positions = initial.sample(n, dim, seed).into_raw_vec_and_offset().0;
+    let mut drift = vec![0.0; n * dim];
+    let mut frames = Array3::<f64>::zeros((n_saved, n, dim));
+    frames
+        .as_slice_mut()
+        .expect("a new array is contiguous")[..n * dim]
+        .copy_from_slice(&positions);
+    let noise_scale = (2.0 * model.diffusion * config.dt).sqrt();
+
+    for step in 1..=n_steps {
+        match &mut evaluator {
+            Evaluator::Direct => direct(&model.kernel, &positions, dim, &mut drift),
+            Evaluator::PrefixSum(method) => method.evaluate(&positions, &mut drift),
+        }
+        for (x, b) in positions.iter_mut().zip(&drift) {
+            *x += config.dt * b;
+        }
+        if noise_scale > 0.0 {
+            add_gaussian(&mut positions, dim, noise_scale, seed, step as u64);
+        }
+        if let Some(&bad) = positions.iter().find(|x| !x.is_finite()) {
+            return Err(SimError::Diverged {
+                step,
+                time: step as f64 * config.dt,
+                value: bad,
+            });
+        }
+        if step % config.save_every == 0 {
+            let frame = step / config.save_every;
+            frames.as_slice_mut().expect("a new array is contiguous")[frame * n * dim..(frame + 1) * n * dim]
+                .copy_from_slice(&positions);
+        }
+        on_step(step);
+    }
+
+    let dt_saved = config.dt * config.save_every as f64;
+    let times = Array1::from_iter((0..n_saved).map(|k| k as f64 * dt_saved));
+    let meta = TrajectoryMeta {
+        format_version: FORMAT_VERSION,
+        source: "simulation".into(),
+        dim,
+        n_particles: n,
+        n_times: n_saved,
+        dt: Some(config.dt),
+        diffusion: Some(model.diffusion),
+        kernel: Some(model.kernel.clone()),
+        seed: Some(seed),
+        config: serde_json::json!({ "model": model, "initial": initial, "simulation": config }),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    Ok(Trajectories { positions: frames, times, meta })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MixtureComponent;
+    use ips_core::{Kernel, KernelTerm, Term};
+
+    fn cubic_model(dim: usize) -> ModelConfig {
+        ModelConfig {
+            dim,
+            diffusion: 0.1,
+            kernel: Kernel {
+                convention: Default::default(),
+                terms: vec![KernelTerm { term: Term::Power(2), coefficient: 3.0 }],
+            },
+        }
+    }
+
+    fn two_bumps(dim: usize) -> InitialCondition {
+        let mean = |x: f64| {
+            let mut m = vec![0.0; dim];
+            m[0] = x;
+            m
+        };
+        InitialCondition::GaussianMixture {
+            components: vec![
+                MixtureComponent { weight: 0.5, mean: mean(-1.0), sd: 0.3 },
+                MixtureComponent { weight: 0.5, mean: mean(1.0), sd: 0.3 },
+            ],
+        }
+    }
+
+    fn config(n: usize, drift: DriftMethod) -> SimulationConfig {
+        SimulationConfig { n_particles: n, dt: 1e-3, t_final: 0.05, save_every: 10, drift }
+    }
+
+    /// Runs over several noise blocks; the 2D run is short because its
+    /// direct sum is quadratic.
+    fn run_with_threads(threads: usize, dim: usize) -> Array3<f64> {
+        let (n, t_final) = if dim == 1 { (9000, 0.05) } else { (5000, 0.004) };
+        let cfg = SimulationConfig { n_particles: n, dt: 1e-3, t_final, save_every: 2, drift: DriftMethod::Auto };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            simulate(&cubic_model(dim), &two_bumps(dim), &cfg, 5, &|_| {})
+                .unwrap()
+                .positions
+        })
+    }
+
+    #[test]
+    fn same_seed_same_trajectories_for_any_thread_count() {
+        for dim in [1, 2] {
+            let one = run_with_threads(1, dim);
+            let two = run_with_threads(2, dim);
+            let three = run_with_threads(3, dim);
+            assert!(one == two && two == three, "dim {dim}: trajectories depend on the threads");
+        }
+    }
+
+    #[test]
+    fn prefix_sum_and_direct_runs_agree() {
+        let model = cubic_model(1);
+        let a = simulate(&model, &two_bumps(1), &config(2000, DriftMethod::Direct), 9, &|_| {}).unwrap();
+        let b = simulate(&model, &two_bumps(1), &config(2000, DriftMethod::PrefixSum), 9, &|_| {}).unwrap();
+        let diff = (&a.positions - &b.positions).mapv(f64::abs).fold(0.0f64, |m, &v| m.max(v));
+        assert!(diff < 1e-10, "max difference {diff}");
+    }
+
+    #[test]
+    fn frames_and_times_match_save_every() {
+        let t = simulate(&cubic_model(1), &two_bumps(1), &config(100, DriftMethod::Auto), 1, &|_| {}).unwrap();
+        assert_eq!(t.positions.shape(), &[6, 100, 1]);
+        assert!((t.times[5] - 0.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn prefix_sum_rejected_for_cutoff_kernel() {
+        let mut model = cubic_model(1);
+        model.kernel.terms.push(KernelTerm { term: Term::CutoffInverse { eps: 0.1 }, coefficient: -1.0 });
+        let err = simulate(&model, &two_bumps(1), &config(10, DriftMethod::PrefixSum), 1, &|_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("simulation.drift"), "{err}");
+    }
+
+    #[test]
+    fn negative_diffusion_is_named() {
+        let mut model = cubic_model(1);
+        model.diffusion = -0.1;
+        let err = simulate(&model, &two_bumps(1), &config(10, DriftMethod::Auto), 1, &|_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("model.diffusion"), "{err}");
+    }
+
+    /// The mean is conserved by the drift, and D = 0.1 spreads a point mass
+    /// at the rate 2 D t when the kernel is zero.
+    #[test]
+    fn free_diffusion_variance() {
+        let mut model = cubic_model(1);
+        model.kernel.terms[0].coefficient = 0.0;
+        let init = InitialCondition::Uniform { lo: vec![-1e-9], hi: vec![1e-9] };
+        let cfg = SimulationConfig { n_particles: 50_000, dt: 1e-2, t_final: 1.0, save_every: 100, drift: DriftMethod::Auto };
+        let t = simulate(&model, &init, &cfg, 2, &|_| {}).unwrap();
+        let last = t.positions.index_axis(ndarray::Axis(0), 1);
+        let var = last.mapv(|v| v * v).mean().unwrap();
+        assert!((var - 0.2).abs() < 0.006, "variance {var}, expected 2 D t = 0.2");
+    }
+}
