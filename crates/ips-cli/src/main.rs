@@ -50,7 +50,7 @@ struct TrajectoryInput {
     #[arg(long, value_name = "FILE")]
     times: Option<PathBuf>,
     /// Time between frames of the trajectories, when --times is not given.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     dt: Option<f64>,
 }
 

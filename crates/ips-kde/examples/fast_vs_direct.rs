@@ -39,30 +39,96 @@ struct Case {
 
 fn main() {
     let cases = [
-        Case { name: "1D mixture sd 0.3, Silverman", dim: 1, intervals: 100, center: 1.0, sd: 0.3, fixed: None },
-        Case { name: "1D mixture sd 0.3, fixed 0.5", dim: 1, intervals: 100, center: 1.0, sd: 0.3, fixed: Some(0.5) },
-        Case { name: "1D N(0, 0.25^2), Silverman", dim: 1, intervals: 100, center: 0.0, sd: 0.25, fixed: None },
-        Case { name: "1D mixture sd 0.05, fixed 0.03", dim: 1, intervals: 100, center: 1.0, sd: 0.05, fixed: Some(0.03) },
-        Case { name: "1D N(0, 0.05^2), Silverman", dim: 1, intervals: 100, center: 0.0, sd: 0.05, fixed: None },
-        Case { name: "2D mixture sd 0.4, Silverman", dim: 2, intervals: 64, center: 1.0, sd: 0.4, fixed: None },
-        Case { name: "2D N(0, 0.25^2 I), Silverman", dim: 2, intervals: 64, center: 0.0, sd: 0.25, fixed: None },
-        Case { name: "2D mixture sd 0.05, fixed 0.04", dim: 2, intervals: 64, center: 1.0, sd: 0.05, fixed: Some(0.04) },
+        Case {
+            name: "1D mixture sd 0.3, Silverman",
+            dim: 1,
+            intervals: 100,
+            center: 1.0,
+            sd: 0.3,
+            fixed: None,
+        },
+        Case {
+            name: "1D mixture sd 0.3, fixed 0.5",
+            dim: 1,
+            intervals: 100,
+            center: 1.0,
+            sd: 0.3,
+            fixed: Some(0.5),
+        },
+        Case {
+            name: "1D N(0, 0.25^2), Silverman",
+            dim: 1,
+            intervals: 100,
+            center: 0.0,
+            sd: 0.25,
+            fixed: None,
+        },
+        Case {
+            name: "1D mixture sd 0.05, fixed 0.03",
+            dim: 1,
+            intervals: 100,
+            center: 1.0,
+            sd: 0.05,
+            fixed: Some(0.03),
+        },
+        Case {
+            name: "1D N(0, 0.05^2), Silverman",
+            dim: 1,
+            intervals: 100,
+            center: 0.0,
+            sd: 0.05,
+            fixed: None,
+        },
+        Case {
+            name: "2D mixture sd 0.4, Silverman",
+            dim: 2,
+            intervals: 64,
+            center: 1.0,
+            sd: 0.4,
+            fixed: None,
+        },
+        Case {
+            name: "2D N(0, 0.25^2 I), Silverman",
+            dim: 2,
+            intervals: 64,
+            center: 0.0,
+            sd: 0.25,
+            fixed: None,
+        },
+        Case {
+            name: "2D mixture sd 0.05, fixed 0.04",
+            dim: 2,
+            intervals: 64,
+            center: 1.0,
+            sd: 0.05,
+            fixed: Some(0.04),
+        },
     ];
     let refinements: Vec<f64> = std::env::args()
         .skip(1)
         .map(|a| a.parse().expect("arguments are refinement factors"))
         .collect();
-    let refinements = if refinements.is_empty() { vec![2.0, 4.0, 8.0, 16.0, 32.0] } else { refinements };
+    let refinements = if refinements.is_empty() {
+        vec![2.0, 4.0, 8.0, 16.0, 32.0]
+    } else {
+        refinements
+    };
 
     let seeds = [1, 2, 3];
     for case in &cases {
-        let samples: Vec<Array2<f64>> =
-            seeds.iter().map(|&seed| normal_mixture(20_000, case.dim, case.center, case.sd, seed)).collect();
+        let samples: Vec<Array2<f64>> = seeds
+            .iter()
+            .map(|&seed| normal_mixture(20_000, case.dim, case.center, case.sd, seed))
+            .collect();
         let mut config = KdeConfig {
             lo: vec![-3.0; case.dim],
             hi: vec![3.0; case.dim],
             intervals: vec![case.intervals; case.dim],
-            bandwidth: if case.fixed.is_some() { BandwidthRule::Fixed } else { BandwidthRule::Silverman },
+            bandwidth: if case.fixed.is_some() {
+                BandwidthRule::Fixed
+            } else {
+                BandwidthRule::Silverman
+            },
             bandwidth_value: case.fixed,
             method: KdeMethod::Direct,
             refinement: None,
@@ -70,7 +136,9 @@ fn main() {
         let grid = config.validate(case.dim).expect("valid configuration");
         let direct: Vec<_> = samples
             .iter()
-            .map(|points| estimate_snapshot(points.view(), &grid, &config, 0).expect("direct estimate"))
+            .map(|points| {
+                estimate_snapshot(points.view(), &grid, &config, 0).expect("direct estimate")
+            })
             .collect();
         println!("{} (seed 1: h = {:.4?})", case.name, direct[0].bandwidth);
 
@@ -81,7 +149,8 @@ fn main() {
             let mut seconds = 0.0;
             for (points, exact) in samples.iter().zip(&direct) {
                 let start = Instant::now();
-                let fast = estimate_snapshot(points.view(), &grid, &config, 0).expect("FFT estimate");
+                let fast =
+                    estimate_snapshot(points.view(), &grid, &config, 0).expect("FFT estimate");
                 seconds += start.elapsed().as_secs_f64();
                 let scale = exact.values.iter().fold(0.0f64, |m, &v| m.max(v));
                 let difference = fast

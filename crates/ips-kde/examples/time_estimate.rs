@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use ips_core::artifact::{TrajectoryMeta, Trajectories, FORMAT_VERSION};
+use ips_core::artifact::{Trajectories, TrajectoryMeta, FORMAT_VERSION};
 use ips_kde::{estimate, KdeConfig};
 use ndarray::{Array1, Array3};
 use rand::SeedableRng;
@@ -21,7 +21,10 @@ use rand_pcg::Pcg64;
 fn main() {
     let arguments: Vec<f64> = std::env::args()
         .skip(1)
-        .map(|a| a.parse().expect("arguments are DIM, N_TIMES, N_PARTICLES and REFINEMENT"))
+        .map(|a| {
+            a.parse()
+                .expect("arguments are DIM, N_TIMES, N_PARTICLES and REFINEMENT")
+        })
         .collect();
     let dim = arguments.first().map_or(1, |&v| v as usize);
     let n_times = arguments.get(1).map_or(1001, |&v| v as usize);

@@ -160,7 +160,10 @@ mod tests {
     fn silverman_1d_hand_computed() {
         let points = array![[1.0], [2.0], [3.0], [4.0], [10.0]];
         let h = select_bandwidth(points.view(), &config(BandwidthRule::Silverman), 0).unwrap();
-        assert_close(h[0], 0.9 * 1.482_579_688_658_265_4 * 0.724_779_663_677_695_5);
+        assert_close(
+            h[0],
+            0.9 * 1.482_579_688_658_265_4 * 0.724_779_663_677_695_5,
+        );
         assert_close(h[0], 0.967_089_247_309_008_1);
     }
 
@@ -168,7 +171,10 @@ mod tests {
     fn scott_1d_hand_computed() {
         let points = array![[1.0], [2.0], [3.0], [4.0], [10.0]];
         let h = select_bandwidth(points.view(), &config(BandwidthRule::Scott), 0).unwrap();
-        assert_close(h[0], 1.06 * 3.535_533_905_932_737_8 * 0.724_779_663_677_695_5);
+        assert_close(
+            h[0],
+            1.06 * 3.535_533_905_932_737_8 * 0.724_779_663_677_695_5,
+        );
         assert_close(h[0], 2.716_232_059_778_8);
     }
 
@@ -212,7 +218,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("snapshot 7"), "{err}");
-        assert!(err.contains("all 10 particles have the coordinate 0.5"), "{err}");
+        assert!(
+            err.contains("all 10 particles have the coordinate 0.5"),
+            "{err}"
+        );
         assert!(err.contains("kde.bandwidth = \"fixed\""), "{err}");
         assert!(err.contains("kde.bandwidth_value"), "{err}");
     }

@@ -32,11 +32,13 @@ use ndarray::{ArrayD, ArrayView2, IxDyn};
 use crate::convolve::GaussianConvolution;
 use crate::gaussian::REACH;
 
-/// Maximum number of fine-grid points, 2^24 (128 MiB of counts). A snapshot
-/// whose bandwidth is so small against the grid spacing that its fine grid
-/// would exceed this is evaluated by the direct sum, which is cheap for
-/// such bandwidths.
-pub(crate) const MAX_FINE_POINTS: f64 = 16_777_216.0;
+/// Maximum number of fine-grid points, 2^22 (32 MiB of counts per snapshot
+/// in progress). A snapshot whose bandwidth is so small against the grid
+/// spacing that its fine grid would exceed this is evaluated by the direct
+/// sum, whose cost falls with the bandwidth. On the 2D timing example
+/// (`examples/time_estimate.rs`, 64 x 64 grid, N = 20000) this limit took
+/// less time than 2^20 or 2^24.
+pub(crate) const MAX_FINE_POINTS: f64 = 4_194_304.0;
 
 /// Fine grid along one axis of the output grid.
 #[derive(Debug, Clone, Copy)]
@@ -153,7 +155,9 @@ impl FineGrid {
 
         let mut convolution = axis.convolution(h);
         let smoothed = convolution.apply(&counts);
-        (0..axis.outputs).map(|k| smoothed[axis.output_index(k)]).collect()
+        (0..axis.outputs)
+            .map(|k| smoothed[axis.output_index(k)])
+            .collect()
     }
 
     fn estimate_2d(&self, points: ArrayView2<f64>, bandwidth: &[f64]) -> Vec<f64> {
@@ -273,7 +277,10 @@ mod tests {
         let delta = fine.axes[0].delta;
         let expected = delta * delta / (12.0 * h * h);
         let error = max_relative_difference(&binned, &direct);
-        assert!(error < 1.5 * expected, "error {error}, expected about {expected}");
+        assert!(
+            error < 1.5 * expected,
+            "error {error}, expected about {expected}"
+        );
     }
 
     #[test]
@@ -295,7 +302,10 @@ mod tests {
         let delta = fine.axes[0].delta;
         let bound = delta * delta / (6.0 * h * h);
         let error = max_relative_difference(&binned, &direct);
-        assert!(error < bound, "max relative difference {error}, bound {bound}");
+        assert!(
+            error < bound,
+            "max relative difference {error}, bound {bound}"
+        );
     }
 
     #[test]
@@ -338,7 +348,10 @@ mod tests {
             let binned = fine.estimate(points.view(), &bandwidth);
             let direct = direct_sum(points.view(), &grid, &bandwidth);
             let error = max_relative_difference(&binned, &direct);
-            assert!(error < 5e-5, "h = {bandwidth:?}: max relative difference {error}");
+            assert!(
+                error < 5e-5,
+                "h = {bandwidth:?}: max relative difference {error}"
+            );
         }
     }
 
@@ -353,10 +366,17 @@ mod tests {
         let direct = direct_sum(points.view(), &grid, &bandwidth);
 
         let peak = binned.iter().cloned().fold(0.0, f64::max);
-        assert!(binned[[0, 0]] < 1e-12 * peak, "corner (0, 0): {}", binned[[0, 0]]);
+        assert!(
+            binned[[0, 0]] < 1e-12 * peak,
+            "corner (0, 0): {}",
+            binned[[0, 0]]
+        );
         let delta = fine.axes[0].delta;
         let bound = delta * delta / (6.0 * 0.1 * 0.1);
         let error = max_relative_difference(&binned, &direct);
-        assert!(error < bound, "max relative difference {error}, bound {bound}");
+        assert!(
+            error < bound,
+            "max relative difference {error}, bound {bound}"
+        );
     }
 }

@@ -53,7 +53,10 @@ impl GaussianConvolution {
         let size = fft_length(len);
         let (forward, inverse) = PLANNER.with(|planner| {
             let mut planner = planner.borrow_mut();
-            (planner.plan_fft_forward(size), planner.plan_fft_inverse(size))
+            (
+                planner.plan_fft_forward(size),
+                planner.plan_fft_inverse(size),
+            )
         });
         let scratch_len = forward.get_scratch_len().max(inverse.get_scratch_len());
 
@@ -86,7 +89,11 @@ impl GaussianConvolution {
     /// Convolves `signal` (of the length given to [`GaussianConvolution::new`])
     /// and returns the result, valid at the indices given there.
     pub(crate) fn apply(&mut self, signal: &[f64]) -> &[f64] {
-        assert_eq!(signal.len(), self.len, "signal length differs from the planned length");
+        assert_eq!(
+            signal.len(),
+            self.len,
+            "signal length differs from the planned length"
+        );
         self.buffer[..self.len].copy_from_slice(signal);
         self.buffer[self.len..].fill(0.0);
 
@@ -174,7 +181,12 @@ mod tests {
         let scale = expected.iter().cloned().fold(0.0, f64::max);
         for j in half_width..len - half_width {
             let error = (found[j] - expected[j]).abs();
-            assert!(error < 1e-13 * scale, "index {j}: {} vs {}", found[j], expected[j]);
+            assert!(
+                error < 1e-13 * scale,
+                "index {j}: {} vs {}",
+                found[j],
+                expected[j]
+            );
         }
     }
 

@@ -35,7 +35,11 @@ fn direct_sum_1d(points: ArrayView2<f64>, grid: &Grid, h: f64) -> ArrayD<f64> {
             let x = axis.point(m);
             let start = sorted.partition_point(|&p| p < x - reach);
             let end = sorted.partition_point(|&p| p <= x + reach);
-            sorted[start..end].iter().map(|&p| gaussian(x - p, h)).sum::<f64>() / n
+            sorted[start..end]
+                .iter()
+                .map(|&p| gaussian(x - p, h))
+                .sum::<f64>()
+                / n
         })
         .collect();
     ArrayD::from_shape_vec(IxDyn(&grid.shape()), values).expect("one value per grid point")
@@ -108,7 +112,10 @@ mod tests {
                     * (gaussian(x - 0.1, 0.3) * gaussian(y + 0.2, 0.2)
                         + gaussian(x + 0.3, 0.3) * gaussian(y - 0.4, 0.2));
                 let v = values[[m, k]];
-                assert!((v - expected).abs() < 1e-15, "point ({m}, {k}): {v} vs {expected}");
+                assert!(
+                    (v - expected).abs() < 1e-15,
+                    "point ({m}, {k}): {v} vs {expected}"
+                );
             }
         }
     }

@@ -116,8 +116,12 @@ pub fn estimate(
     let mut bandwidth = Array2::zeros((n_times, grid.dim()));
     let mut mass_outside = Array1::zeros(n_times);
     for (n, snapshot) in snapshots.iter().enumerate() {
-        values.index_axis_mut(ArrayAxis(0), n).assign(&snapshot.values);
-        bandwidth.row_mut(n).assign(&Array1::from(snapshot.bandwidth.clone()));
+        values
+            .index_axis_mut(ArrayAxis(0), n)
+            .assign(&snapshot.values);
+        bandwidth
+            .row_mut(n)
+            .assign(&Array1::from(snapshot.bandwidth.clone()));
         mass_outside[n] = snapshot.mass_outside;
     }
     warn_about_mass_outside(&mass_outside);
@@ -181,7 +185,11 @@ fn trapezoid_integral(values: &ArrayD<f64>, grid: &Grid) -> f64 {
     values
         .indexed_iter()
         .map(|(index, &v)| {
-            let weight: f64 = weights.iter().enumerate().map(|(j, w)| w[index[j]]).product();
+            let weight: f64 = weights
+                .iter()
+                .enumerate()
+                .map(|(j, w)| w[index[j]])
+                .product();
             weight * v
         })
         .sum()
@@ -191,7 +199,11 @@ fn trapezoid_integral(values: &ArrayD<f64>, grid: &Grid) -> f64 {
 /// and one for the most negative, which means the grid is too coarse to
 /// integrate the kernel.
 fn warn_about_mass_outside(mass_outside: &Array1<f64>) {
-    let Some((largest, &most)) = mass_outside.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) else {
+    let Some((largest, &most)) = mass_outside
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+    else {
         return;
     };
     if most > MASS_OUTSIDE_WARNING {
@@ -280,7 +292,8 @@ mod tests {
         let t = 1.0 / (1.0 + 0.327_591_1 * x);
         let polynomial = t
             * (0.254_829_592
-                + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+                + t * (-0.284_496_736
+                    + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
         polynomial * (-x * x).exp()
     }
 
@@ -311,7 +324,11 @@ mod tests {
         let grid = config.validate(1).unwrap();
         let snapshot = estimate_snapshot(points.view(), &grid, &config, 0).unwrap();
         // The cloud is 6 standard deviations from each end.
-        assert!(snapshot.mass_outside.abs() < 1e-6, "mass outside {}", snapshot.mass_outside);
+        assert!(
+            snapshot.mass_outside.abs() < 1e-6,
+            "mass outside {}",
+            snapshot.mass_outside
+        );
         assert!(snapshot.values.iter().all(|&v| v >= 0.0));
     }
 
@@ -321,7 +338,11 @@ mod tests {
         let config = config(2, 64);
         let grid = config.validate(2).unwrap();
         let snapshot = estimate_snapshot(points.view(), &grid, &config, 0).unwrap();
-        assert!(snapshot.mass_outside.abs() < 1e-6, "mass outside {}", snapshot.mass_outside);
+        assert!(
+            snapshot.mass_outside.abs() < 1e-6,
+            "mass outside {}",
+            snapshot.mass_outside
+        );
     }
 
     #[test]
@@ -346,7 +367,11 @@ mod tests {
         // The trapezoid rule errs by about dx^2 / 12 times the slope of the
         // density at the upper end, here below 1e-3.
         let error = (snapshot.mass_outside - expected).abs();
-        assert!(error < 1e-3, "mass outside {}, expected {expected}", snapshot.mass_outside);
+        assert!(
+            error < 1e-3,
+            "mass outside {}, expected {expected}",
+            snapshot.mass_outside
+        );
     }
 
     #[test]
@@ -394,7 +419,9 @@ mod tests {
         let config = config(1, 10);
         let grid = config.validate(1).unwrap();
         let points = Array2::<f64>::zeros((0, 1));
-        let err = estimate_snapshot(points.view(), &grid, &config, 4).unwrap_err().to_string();
+        let err = estimate_snapshot(points.view(), &grid, &config, 4)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("snapshot 4 has no particles"), "{err}");
     }
 
@@ -403,7 +430,9 @@ mod tests {
         let config = config(2, 10);
         let grid = config.validate(2).unwrap();
         let points = array![[0.0, 0.0], [1.0, f64::NAN]];
-        let err = estimate_snapshot(points.view(), &grid, &config, 6).unwrap_err().to_string();
+        let err = estimate_snapshot(points.view(), &grid, &config, 6)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("snapshot 6"), "{err}");
         assert!(err.contains("particle 1, axis 1 is NaN"), "{err}");
     }
@@ -459,8 +488,13 @@ mod tests {
             let mut config = config(1, 100);
             config.method = method;
             let parallel = estimate(&trajectories, &config, &|| {}).unwrap();
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-            let serial = pool.install(|| estimate(&trajectories, &config, &|| {})).unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            let serial = pool
+                .install(|| estimate(&trajectories, &config, &|| {}))
+                .unwrap();
             assert_eq!(parallel.values, serial.values, "{method:?}");
             assert_eq!(parallel.bandwidth, serial.bandwidth, "{method:?}");
             assert_eq!(parallel.mass_outside, serial.mass_outside, "{method:?}");
@@ -471,7 +505,10 @@ mod tests {
     fn estimate_reports_first_failing_snapshot() {
         let mut trajectories = trajectories(6, 50, 1);
         for n in [3, 5] {
-            trajectories.positions.index_axis_mut(ArrayAxis(0), n).fill(0.5);
+            trajectories
+                .positions
+                .index_axis_mut(ArrayAxis(0), n)
+                .fill(0.5);
         }
         let calls = AtomicUsize::new(0);
         let err = estimate(&trajectories, &config(1, 10), &|| {
@@ -487,7 +524,9 @@ mod tests {
     #[test]
     fn estimate_checks_config_dimension() {
         let trajectories = trajectories(2, 50, 2);
-        let err = estimate(&trajectories, &config(1, 10), &|| {}).unwrap_err().to_string();
+        let err = estimate(&trajectories, &config(1, 10), &|| {})
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("kde.lo has 1 value(s)"), "{err}");
         assert!(err.contains("2-dimensional"), "{err}");
     }
@@ -496,7 +535,9 @@ mod tests {
     fn estimate_checks_frame_count() {
         let mut trajectories = trajectories(3, 50, 1);
         trajectories.times = array![0.0, 1.0];
-        let err = estimate(&trajectories, &config(1, 10), &|| {}).unwrap_err().to_string();
+        let err = estimate(&trajectories, &config(1, 10), &|| {})
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("3 frame(s)"), "{err}");
         assert!(err.contains("2 time(s)"), "{err}");
     }

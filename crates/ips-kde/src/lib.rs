@@ -65,20 +65,37 @@
 //! grid, convolves with the sampled Gaussian by real FFTs and reads every
 //! `r`-th fine point. The Gaussian is sampled with the variance
 //! `h^2 - delta^2 / 6`, which cancels the mean variance that linear binning
-//! adds. When a bandwidth is so small that the fine grid would exceed 2^24
+//! adds. When a bandwidth is so small that the fine grid would exceed 2^22
 //! points, the FFT method falls back to the direct sum.
 //!
-//! The default refinement is 8 in 1D and 4 in 2D. Measured maximum
-//! difference between the two methods, divided by the maximum density,
-//! from `cargo run --release -p ips-kde --example fast_vs_direct`:
+//! The default refinement is 16 in 1D and 8 in 2D
+//! ([`DEFAULT_REFINEMENT_1D`], [`DEFAULT_REFINEMENT_2D`]). The table gives
+//! the maximum difference between the two methods divided by the maximum
+//! density, the largest over seeds 1 to 3, as printed by
+//! `cargo run --release -p ips-kde --example fast_vs_direct -- 16 8`. Every
+//! case has N = 20000 particles on [-3, 3] with 100 intervals in 1D
+//! (`dx = 0.06`) and on [-3, 3]^2 with 64 intervals per axis in 2D
+//! (`dx = 0.094`).
 //!
-//! | data (N = 20000, seed 1)                                   | grid                 | h             | difference |
-//! |------------------------------------------------------------|----------------------|---------------|------------|
-//! | 1D, half N(-1, 0.3^2), half N(1, 0.3^2), Silverman         | [-3, 3], 100 cells   | 0.126         | TODO       |
-//! | 1D, N(0, 0.25^2), Silverman                                | [-3, 3], 100 cells   | 0.031         | TODO       |
-//! | 1D, half N(-1, 0.05^2), half N(1, 0.05^2), fixed           | [-3, 3], 100 cells   | 0.03          | TODO       |
-//! | 2D, N(±(1, 0.5), 0.4^2 I), Silverman                       | [-3, 3]^2, 64 cells  | ~0.2          | TODO       |
-//! | 2D, N(±(1, 0.5), 0.05^2 I), fixed                          | [-3, 3]^2, 64 cells  | 0.04          | TODO       |
+//! | data                                             | bandwidth      | refinement | difference |
+//! |--------------------------------------------------|----------------|------------|------------|
+//! | 1D, half N(-1, 0.3^2), half N(1, 0.3^2)          | Silverman, 0.13 | 16        | 9.4e-7     |
+//! | 1D, the same                                     | fixed 0.5      | 16         | 3.5e-8     |
+//! | 1D, N(0, 0.25^2)                                 | Silverman, 0.031 | 16       | 3.0e-6     |
+//! | 1D, half N(-1, 0.05^2), half N(1, 0.05^2)        | fixed 0.03     | 16         | 2.4e-6     |
+//! | 1D, N(0, 0.05^2)                                 | Silverman, 0.006 | 16       | 3.0e-6     |
+//! | 2D, half N(-(1, 0.5), 0.4^2 I), half N((1, 0.5), 0.4^2 I) | Silverman, (0.21, 0.12) | 8 | 1.5e-5 |
+//! | 2D, N(0, 0.25^2 I)                               | Silverman, 0.048 | 8        | 3.6e-5     |
+//! | 2D, half N(-(1, 0.5), 0.05^2 I), half N((1, 0.5), 0.05^2 I) | fixed 0.04 | 8   | 1.8e-5     |
+//!
+//! These differences are averages over many particles per bandwidth. For a
+//! single isolated particle the binning error reaches `delta^2 / (12 h^2)` of
+//! its peak per axis, at most `1 / (12 refinement^2)`: 3.3e-4 in 1D and
+//! 2.6e-3 in 2D with the default refinements. Raise `kde.refinement` or use
+//! `kde.method = "direct"` for few particles. The cost of the FFT method
+//! grows with the number of fine-grid points, `(refinement dx / min(h, dx))`
+//! per output interval and axis; `examples/time_estimate.rs` times a whole
+//! trajectory.
 //!
 //! # What this crate does not do
 //!
@@ -96,6 +113,8 @@ mod gaussian;
 #[cfg(test)]
 mod testdata;
 
-pub use config::{BandwidthRule, KdeConfig, KdeMethod, DEFAULT_REFINEMENT_1D, DEFAULT_REFINEMENT_2D};
+pub use config::{
+    BandwidthRule, KdeConfig, KdeMethod, DEFAULT_REFINEMENT_1D, DEFAULT_REFINEMENT_2D,
+};
 pub use error::{KdeError, Result};
 pub use estimate::{estimate, estimate_snapshot, Snapshot};

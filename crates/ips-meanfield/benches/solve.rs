@@ -16,11 +16,15 @@ fn gaussian(x: f64, centre: f64, sd: f64) -> f64 {
 fn time_run(label: &str, grid: &Grid, initial: ArrayD<f64>) {
     let kernel = Kernel {
         convention: Default::default(),
-        terms: vec![KernelTerm { term: Term::Power(2), coefficient: 3.0 }],
+        terms: vec![KernelTerm {
+            term: Term::Power(2),
+            coefficient: 3.0,
+        }],
     };
     let config = SolverConfig::new(1.0, 0.1);
     let start = Instant::now();
-    let density = solve(&kernel, 0.1, grid, initial.view(), &config, &|| {}).expect("the reference run is valid");
+    let density = solve(&kernel, 0.1, grid, initial.view(), &config, &|| {})
+        .expect("the reference run is valid");
     let elapsed = start.elapsed();
 
     let masses: Vec<f64> = density
@@ -28,7 +32,10 @@ fn time_run(label: &str, grid: &Grid, initial: ArrayD<f64>) {
         .outer_iter()
         .map(|snapshot| snapshot.sum() * grid.cell_volume())
         .collect();
-    let mass_error = masses.iter().map(|m| (m - masses[0]).abs() / masses[0]).fold(0.0, f64::max);
+    let mass_error = masses
+        .iter()
+        .map(|m| (m - masses[0]).abs() / masses[0])
+        .fold(0.0, f64::max);
     println!("{label}: {elapsed:.3?} to t = 1, largest relative mass error {mass_error:.1e}");
 }
 

@@ -130,7 +130,8 @@ mod tests {
 
     #[test]
     fn missing_keys_take_defaults() {
-        let config: SolverConfig = serde_json::from_str(r#"{"t_final": 1.0, "save_every": 0.1}"#).unwrap();
+        let config: SolverConfig =
+            serde_json::from_str(r#"{"t_final": 1.0, "save_every": 0.1}"#).unwrap();
         assert_eq!(config, SolverConfig::new(1.0, 0.1));
         assert_eq!(config.cfl, 0.4);
         assert!(config.validate().is_ok());
@@ -146,12 +147,48 @@ mod tests {
     #[test]
     fn invalid_fields_name_key() {
         let cases = [
-            (SolverConfig { t_final: -1.0, ..SolverConfig::new(1.0, 0.1) }, "meanfield.t_final"),
-            (SolverConfig { save_every: 0.0, ..SolverConfig::new(1.0, 0.1) }, "meanfield.save_every"),
-            (SolverConfig { save_every: 1e-9, ..SolverConfig::new(1.0, 0.1) }, "meanfield.save_every"),
-            (SolverConfig { cfl: 1.5, ..SolverConfig::new(1.0, 0.1) }, "meanfield.cfl"),
-            (SolverConfig { cfl: f64::NAN, ..SolverConfig::new(1.0, 0.1) }, "meanfield.cfl"),
-            (SolverConfig { dt_max: Some(0.0), ..SolverConfig::new(1.0, 0.1) }, "meanfield.dt_max"),
+            (
+                SolverConfig {
+                    t_final: -1.0,
+                    ..SolverConfig::new(1.0, 0.1)
+                },
+                "meanfield.t_final",
+            ),
+            (
+                SolverConfig {
+                    save_every: 0.0,
+                    ..SolverConfig::new(1.0, 0.1)
+                },
+                "meanfield.save_every",
+            ),
+            (
+                SolverConfig {
+                    save_every: 1e-9,
+                    ..SolverConfig::new(1.0, 0.1)
+                },
+                "meanfield.save_every",
+            ),
+            (
+                SolverConfig {
+                    cfl: 1.5,
+                    ..SolverConfig::new(1.0, 0.1)
+                },
+                "meanfield.cfl",
+            ),
+            (
+                SolverConfig {
+                    cfl: f64::NAN,
+                    ..SolverConfig::new(1.0, 0.1)
+                },
+                "meanfield.cfl",
+            ),
+            (
+                SolverConfig {
+                    dt_max: Some(0.0),
+                    ..SolverConfig::new(1.0, 0.1)
+                },
+                "meanfield.dt_max",
+            ),
         ];
         for (config, key) in cases {
             let text = config.validate().unwrap_err().to_string();
@@ -161,8 +198,14 @@ mod tests {
 
     #[test]
     fn snapshot_times_end_at_t_final() {
-        assert_eq!(SolverConfig::new(1.0, 0.25).snapshot_times(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
-        assert_eq!(SolverConfig::new(1.0, 0.4).snapshot_times(), vec![0.0, 0.4, 0.8, 1.0]);
+        assert_eq!(
+            SolverConfig::new(1.0, 0.25).snapshot_times(),
+            vec![0.0, 0.25, 0.5, 0.75, 1.0]
+        );
+        assert_eq!(
+            SolverConfig::new(1.0, 0.4).snapshot_times(),
+            vec![0.0, 0.4, 0.8, 1.0]
+        );
         assert_eq!(SolverConfig::new(1.0, 3.0).snapshot_times(), vec![0.0, 1.0]);
     }
 

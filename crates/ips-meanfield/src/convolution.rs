@@ -98,20 +98,26 @@ impl PotentialConvolution {
     pub(crate) fn new(kernel: &Kernel, mesh: &Mesh) -> Result<Self> {
         let (rows, cols, row_spacing, col_spacing) = match mesh.dim() {
             1 => (1, mesh.shape[0], 0.0, mesh.spacing[0]),
-            _ => (mesh.shape[0], mesh.shape[1], mesh.spacing[0], mesh.spacing[1]),
+            _ => (
+                mesh.shape[0],
+                mesh.shape[1],
+                mesh.spacing[0],
+                mesh.spacing[1],
+            ),
         };
         let padded_rows = padded_length(rows);
         let padded_cols = padded_length(cols);
 
-        let (row_forward, row_inverse, column_forward, column_inverse) = PLANNERS.with(|planners| {
-            let mut planners = planners.borrow_mut();
-            (
-                planners.real.plan_fft_forward(padded_cols),
-                planners.real.plan_fft_inverse(padded_cols),
-                planners.complex.plan_fft_forward(padded_rows),
-                planners.complex.plan_fft_inverse(padded_rows),
-            )
-        });
+        let (row_forward, row_inverse, column_forward, column_inverse) =
+            PLANNERS.with(|planners| {
+                let mut planners = planners.borrow_mut();
+                (
+                    planners.real.plan_fft_forward(padded_cols),
+                    planners.real.plan_fft_inverse(padded_cols),
+                    planners.complex.plan_fft_forward(padded_rows),
+                    planners.complex.plan_fft_inverse(padded_rows),
+                )
+            });
         let mut convolution = PotentialConvolution {
             rows,
             cols,
@@ -126,9 +132,13 @@ impl PotentialConvolution {
 
         let mut table = vec![0.0; padded_rows * padded_cols];
         for i in 0..padded_rows {
-            let Some(di) = offset_at(i, rows, padded_rows) else { continue };
+            let Some(di) = offset_at(i, rows, padded_rows) else {
+                continue;
+            };
             for j in 0..padded_cols {
-                let Some(dj) = offset_at(j, cols, padded_cols) else { continue };
+                let Some(dj) = offset_at(j, cols, padded_cols) else {
+                    continue;
+                };
                 let distance = (di as f64 * row_spacing).hypot(dj as f64 * col_spacing);
                 let value = kernel.potential(distance) * mesh.cell_volume;
                 if !value.is_finite() {
@@ -254,8 +264,14 @@ mod tests {
     fn kernels() -> Vec<Kernel> {
         vec![
             kernel(&[(Term::Power(2), 3.0)]),
-            kernel(&[(Term::Power(1), 1.0), (Term::CutoffInverse { eps: 0.05 }, -1.0)]),
-            kernel(&[(Term::Indicator { lo: 0.2, hi: 0.9 }, 2.0), (Term::Power(5), -0.5)]),
+            kernel(&[
+                (Term::Power(1), 1.0),
+                (Term::CutoffInverse { eps: 0.05 }, -1.0),
+            ]),
+            kernel(&[
+                (Term::Indicator { lo: 0.2, hi: 0.9 }, 2.0),
+                (Term::Power(5), -0.5),
+            ]),
         ]
     }
 
@@ -280,7 +296,12 @@ mod tests {
                     .iter()
                     .zip(density)
                     .map(|(y, rho)| {
-                        let distance = x.iter().zip(y).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+                        let distance = x
+                            .iter()
+                            .zip(y)
+                            .map(|(a, b)| (a - b).powi(2))
+                            .sum::<f64>()
+                            .sqrt();
                         kernel.potential(distance) * rho * grid.cell_volume()
                     })
                     .sum()
@@ -318,7 +339,19 @@ mod tests {
     #[test]
     fn offsets_cover_both_signs() {
         let stored: Vec<_> = (0..8).map(|i| offset_at(i, 3, 8)).collect();
-        assert_eq!(stored, vec![Some(0), Some(1), Some(2), None, None, None, Some(-2), Some(-1)]);
+        assert_eq!(
+            stored,
+            vec![
+                Some(0),
+                Some(1),
+                Some(2),
+                None,
+                None,
+                None,
+                Some(-2),
+                Some(-1)
+            ]
+        );
     }
 
     #[test]
@@ -341,7 +374,9 @@ mod tests {
     fn overflowing_potential_rejected() {
         let grid = Grid::new(vec![Axis::new(-1e30, 1e30, 10, "grid").unwrap()]).unwrap();
         let kernel = kernel(&[(Term::Power(12), 1.0)]);
-        let err = PotentialConvolution::new(&kernel, &Mesh::new(&grid)).err().unwrap();
+        let err = PotentialConvolution::new(&kernel, &Mesh::new(&grid))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("not finite at distance"), "{err}");
     }
 }

@@ -10,7 +10,12 @@ use crate::mesh::Mesh;
 
 /// Computes the free energy from a density and its potential
 /// `C = W conv rho`, which already contains one factor `dV`.
-pub(crate) fn free_energy_with_potential(diffusion: f64, cell_volume: f64, density: &[f64], potential: &[f64]) -> f64 {
+pub(crate) fn free_energy_with_potential(
+    diffusion: f64,
+    cell_volume: f64,
+    density: &[f64],
+    potential: &[f64],
+) -> f64 {
     let mut entropy = 0.0;
     if diffusion > 0.0 {
         for &rho in density {
@@ -58,7 +63,10 @@ mod tests {
     fn quadratic_kernel() -> Kernel {
         Kernel {
             convention: Default::default(),
-            terms: vec![KernelTerm { term: Term::Power(1), coefficient: 1.0 }],
+            terms: vec![KernelTerm {
+                term: Term::Power(1),
+                coefficient: 1.0,
+            }],
         }
     }
 
@@ -74,7 +82,10 @@ mod tests {
         let second = (&density * &points * &points).sum() * dx;
         let expected = 0.5 * (mass * second - first * first);
         let energy = free_energy(&quadratic_kernel(), 0.0, &grid, density.view().into_dyn());
-        assert!((energy - expected).abs() < 1e-12 * expected.abs(), "{energy} vs {expected}");
+        assert!(
+            (energy - expected).abs() < 1e-12 * expected.abs(),
+            "{energy} vs {expected}"
+        );
     }
 
     #[test]
@@ -82,7 +93,10 @@ mod tests {
         let grid = Grid::new(vec![Axis::new(0.0, 1.0, 2, "grid").unwrap()]).unwrap();
         let kernel = Kernel {
             convention: Default::default(),
-            terms: vec![KernelTerm { term: Term::Power(0), coefficient: 0.0 }],
+            terms: vec![KernelTerm {
+                term: Term::Power(0),
+                coefficient: 0.0,
+            }],
         };
         let density = Array1::from(vec![0.0, 2.0, 0.0]);
         let energy = free_energy(&kernel, 0.5, &grid, density.view().into_dyn());

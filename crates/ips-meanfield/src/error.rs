@@ -23,7 +23,10 @@ pub enum MeanfieldError {
         "initial density has shape {found:?}, but the grid has {expected:?} points; \
          sample the density at the grid points"
     )]
-    Shape { found: Vec<usize>, expected: Vec<usize> },
+    Shape {
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
 
     /// A value of the initial density is negative or not finite.
     #[error(
@@ -68,7 +71,11 @@ pub type Result<T> = std::result::Result<T, MeanfieldError>;
 impl MeanfieldError {
     /// Builds an [`MeanfieldError::InvalidConfig`] for the configuration key
     /// `key` (written without the `meanfield.` prefix).
-    pub(crate) fn config(key: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
+    pub(crate) fn config(
+        key: &'static str,
+        value: impl std::fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
         MeanfieldError::InvalidConfig {
             key,
             value: value.to_string(),
@@ -92,7 +99,10 @@ mod tests {
 
     #[test]
     fn density_error_names_value_and_index() {
-        let err = MeanfieldError::InvalidDensity { index: vec![3, 4], value: -0.5 };
+        let err = MeanfieldError::InvalidDensity {
+            index: vec![3, 4],
+            value: -0.5,
+        };
         let text = err.to_string();
         assert!(text.contains("-0.5"), "{text}");
         assert!(text.contains("[3, 4]"), "{text}");

@@ -154,7 +154,10 @@ mod tests {
         for x in [1e-4, 700.0] {
             let below = bernoulli(x * (1.0 - 1e-12));
             let above = bernoulli(x * (1.0 + 1e-12));
-            assert!((below - above).abs() < 1e-12, "B near {x}: {below} vs {above}");
+            assert!(
+                (below - above).abs() < 1e-12,
+                "B near {x}: {below} vs {above}"
+            );
         }
         assert_eq!(bernoulli(0.0), 1.0);
         assert!((bernoulli(1.0) - 1.0 / (1f64.exp() - 1.0)).abs() < 1e-15);
@@ -166,7 +169,10 @@ mod tests {
         // classical form (D/h) B(-v h / D).
         for x in [0.3f64, 2.0, 25.0] {
             let negative = -x / ((-x).exp() - 1.0);
-            assert!((negative - (x + bernoulli(x))).abs() < 1e-12 * negative, "x = {x}");
+            assert!(
+                (negative - (x + bernoulli(x))).abs() < 1e-12 * negative,
+                "x = {x}"
+            );
         }
     }
 
@@ -189,12 +195,25 @@ mod tests {
         let mesh = Mesh::new(&grid);
         let diffusion = 0.2;
         let potential = [0.0, 0.7, 1.1];
-        let density: Vec<f64> = potential.iter().map(|c: &f64| (-c / diffusion).exp()).collect();
+        let density: Vec<f64> = potential
+            .iter()
+            .map(|c: &f64| (-c / diffusion).exp())
+            .collect();
         let mut rates = Rates::new(3, 1);
-        assemble(Flux::ScharfetterGummel, &mesh, diffusion, &density, &potential, &mut rates);
-        for m in 0..3 {
-            let net = rates.inflow[m] - rates.out_rate[m] * density[m];
-            assert!(net.abs() < 1e-12 * rates.inflow[m], "cell {m}: net rate {net}");
+        assemble(
+            Flux::ScharfetterGummel,
+            &mesh,
+            diffusion,
+            &density,
+            &potential,
+            &mut rates,
+        );
+        for (m, rho) in density.iter().enumerate() {
+            let net = rates.inflow[m] - rates.out_rate[m] * rho;
+            assert!(
+                net.abs() < 1e-12 * rates.inflow[m],
+                "cell {m}: net rate {net}"
+            );
         }
     }
 
@@ -206,14 +225,24 @@ mod tests {
         ])
         .unwrap();
         let mesh = Mesh::new(&grid);
-        let density: Vec<f64> = (0..mesh.len()).map(|m| (m as f64 * 0.37).sin().abs()).collect();
+        let density: Vec<f64> = (0..mesh.len())
+            .map(|m| (m as f64 * 0.37).sin().abs())
+            .collect();
         let potential: Vec<f64> = (0..mesh.len()).map(|m| (m as f64 * 1.3).cos()).collect();
         for flux in [Flux::ScharfetterGummel, Flux::UpwindCentred] {
             let mut rates = Rates::new(mesh.len(), 2);
             assemble(flux, &mesh, 0.05, &density, &potential, &mut rates);
-            let lost: f64 = rates.out_rate.iter().zip(&density).map(|(r, rho)| r * rho).sum();
+            let lost: f64 = rates
+                .out_rate
+                .iter()
+                .zip(&density)
+                .map(|(r, rho)| r * rho)
+                .sum();
             let gained: f64 = rates.inflow.iter().sum();
-            assert!((lost - gained).abs() < 1e-13 * lost, "{flux:?}: lost {lost}, gained {gained}");
+            assert!(
+                (lost - gained).abs() < 1e-13 * lost,
+                "{flux:?}: lost {lost}, gained {gained}"
+            );
         }
     }
 }

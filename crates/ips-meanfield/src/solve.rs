@@ -31,7 +31,8 @@ pub fn solve(
     let times = config.snapshot_times();
     let mut solver = Solver::new(kernel, diffusion, grid, initial)?.with_config(config)?;
 
-    let _span = tracing::info_span!("meanfield.solve", dim = grid.dim(), snapshots = times.len()).entered();
+    let _span =
+        tracing::info_span!("meanfield.solve", dim = grid.dim(), snapshots = times.len()).entered();
     let mut shape = vec![times.len()];
     shape.extend(grid.shape());
     let mut values = ArrayD::zeros(shape);
@@ -91,9 +92,17 @@ mod tests {
         let grid = Grid::new(vec![Axis::new(-3.0, 3.0, 60, "grid").unwrap()]).unwrap();
         let kernel = Kernel {
             convention: Default::default(),
-            terms: vec![KernelTerm { term: Term::Power(2), coefficient: 3.0 }],
+            terms: vec![KernelTerm {
+                term: Term::Power(2),
+                coefficient: 3.0,
+            }],
         };
-        let initial = Array1::from_iter(grid.axes[0].points().into_iter().map(|x: f64| (-4.0 * x * x).exp()));
+        let initial = Array1::from_iter(
+            grid.axes[0]
+                .points()
+                .into_iter()
+                .map(|x: f64| (-4.0 * x * x).exp()),
+        );
         (kernel, grid, initial)
     }
 
@@ -102,15 +111,23 @@ mod tests {
         let (kernel, grid, initial) = setup();
         let config = SolverConfig::new(0.5, 0.2);
         let calls = Cell::new(0);
-        let density = solve(&kernel, 0.1, &grid, initial.view().into_dyn(), &config, &|| {
-            calls.set(calls.get() + 1)
-        })
+        let density = solve(
+            &kernel,
+            0.1,
+            &grid,
+            initial.view().into_dyn(),
+            &config,
+            &|| calls.set(calls.get() + 1),
+        )
         .unwrap();
 
         assert_eq!(density.times.to_vec(), vec![0.0, 0.2, 0.4, 0.5]);
         assert_eq!(calls.get(), 4);
         assert_eq!(density.values.shape(), &[4, 61]);
-        assert_eq!(density.values.index_axis(Axis(0), 0), initial.view().into_dyn());
+        assert_eq!(
+            density.values.index_axis(Axis(0), 0),
+            initial.view().into_dyn()
+        );
         assert_eq!(density.bandwidth, Array2::<f64>::zeros((4, 1)));
         assert_eq!(density.mass_outside, Array1::<f64>::zeros(4));
     }
@@ -118,8 +135,19 @@ mod tests {
     #[test]
     fn solve_metadata_describes_run() {
         let (kernel, grid, initial) = setup();
-        let config = SolverConfig { dt_max: Some(0.01), ..SolverConfig::new(0.1, 0.1) };
-        let density = solve(&kernel, 0.1, &grid, initial.view().into_dyn(), &config, &|| {}).unwrap();
+        let config = SolverConfig {
+            dt_max: Some(0.01),
+            ..SolverConfig::new(0.1, 0.1)
+        };
+        let density = solve(
+            &kernel,
+            0.1,
+            &grid,
+            initial.view().into_dyn(),
+            &config,
+            &|| {},
+        )
+        .unwrap();
 
         let meta = &density.meta;
         assert_eq!(meta.source, "meanfield");
@@ -137,7 +165,15 @@ mod tests {
     fn solve_output_round_trips() {
         let (kernel, grid, initial) = setup();
         let config = SolverConfig::new(0.2, 0.1);
-        let density = solve(&kernel, 0.1, &grid, initial.view().into_dyn(), &config, &|| {}).unwrap();
+        let density = solve(
+            &kernel,
+            0.1,
+            &grid,
+            initial.view().into_dyn(),
+            &config,
+            &|| {},
+        )
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("density.npy");
         density.write(&path).unwrap();
@@ -149,8 +185,19 @@ mod tests {
     #[test]
     fn solve_rejects_bad_config() {
         let (kernel, grid, initial) = setup();
-        let config = SolverConfig { cfl: 0.0, ..SolverConfig::new(0.2, 0.1) };
-        let err = solve(&kernel, 0.1, &grid, initial.view().into_dyn(), &config, &|| {}).unwrap_err();
+        let config = SolverConfig {
+            cfl: 0.0,
+            ..SolverConfig::new(0.2, 0.1)
+        };
+        let err = solve(
+            &kernel,
+            0.1,
+            &grid,
+            initial.view().into_dyn(),
+            &config,
+            &|| {},
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("meanfield.cfl"), "{err}");
     }
 }

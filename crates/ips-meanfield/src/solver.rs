@@ -9,6 +9,11 @@ use crate::flux::{assemble, Flux, Rates};
 use crate::mesh::Mesh;
 use crate::{MeanfieldError, Result, SolverConfig, DEFAULT_CFL};
 
+/// Fraction of the positivity bound `1 / max out_rate` that a step uses. The
+/// margin lets the rates grow by about 10% within a step before the step is
+/// rejected. It is a chosen value, not a derived one.
+const POSITIVITY_MARGIN: f64 = 0.9;
+
 /// A mean-field solver that advances a density on a fixed grid.
 ///
 /// Each [`Solver::step`] is one step of the three-stage strong-stability-
@@ -25,11 +30,11 @@ use crate::{MeanfieldError, Result, SolverConfig, DEFAULT_CFL};
 /// while `dt * out_rate <= 1` in every cell at every stage.
 ///
 /// The step is
-/// `dt = min(dt_limit, dt_max, cfl * min_a(dx_a / max|v_a|), cfl / (2 D sum_a 1/dx_a^2), 1 / max out_rate)`,
-/// with `v_a` the advective face velocities along axis `a`; on a square grid
+/// `dt = min(dt_limit, dt_max, cfl * min_a(dx_a / max|v_a|), cfl / (2 D sum_a 1/dx_a^2), 0.9 / max out_rate)`,
+/// with `v_a` the advective face velocities along axis `a`. On a square grid
 /// the diffusive bound is `cfl dx^2 / (2 d D)`. When a later stage breaks
 /// `dt * out_rate <= 1` because the velocities changed, the step is rejected
-/// and retried with half the step.
+/// and retried with `0.9 / out_rate` of that stage.
 pub struct Solver {
     mesh: Mesh,
     diffusion: f64,
@@ -65,7 +70,12 @@ impl Solver {
     /// - [`MeanfieldError::ZeroMass`] when `initial` is zero everywhere;
     /// - [`MeanfieldError::NonFinitePotential`] when the potential overflows
     ///   at a distance that occurs on the grid.
-    pub fn new(kernel: &Kernel, diffusion: f64, grid: &Grid, initial: ArrayViewD<f64>) -> Result<Self> {
+    pub fn new(
+        kernel: &Kernel,
+        diffusion: f64,
+        grid: &Grid,
+        initial: ArrayViewD<f64>,
+    ) -> Result<Self> {
         kernel.validate("kernel")?;
         if !(diffusion.is_finite() && diffusion >= 0.0) {
             return Err(MeanfieldError::InvalidDiffusion { value: diffusion });
@@ -77,7 +87,10 @@ impl Solver {
                 expected,
             });
         }
-        if let Some((index, &value)) = initial.indexed_iter().find(|(_, v)| !(v.is_finite() && **v >= 0.0)) {
+        if let Some((index, &value)) = initial
+            .indexed_iter()
+            .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+        {
             return Err(MeanfieldError::InvalidDensity {
                 index: index.slice().to_vec(),
                 value,
@@ -150,7 +163,10 @@ impl Solver {
     /// Computes the discrete free energy of the current density, as
     /// [`crate::free_energy`] does.
     pub fn free_energy(&self) -> f64 {
-        let density = self.density.as_slice().expect("the solver's density is C-ordered");
+        let density = self
+            .density
+            .as_slice()
+            .expect("the solver's density is C-ordered");
         let mut potential = vec![0.0; self.mesh.len()];
         self.convolution.apply(density, &mut potential);
         free_energy_with_potential(self.diffusion, self.mesh.cell_volume, density, &potential)
@@ -161,7 +177,7 @@ impl Solver {
         self.steps
     }
 
-    /// Returns the number of steps rejected and retried with half the step.
+    /// Returns the number of steps rejected and retried with a shorter step.
     pub fn rejected_steps(&self) -> u64 {
         self.rejected_steps
     }
@@ -174,7 +190,14 @@ impl Solver {
             StageRates::Initial => &mut self.initial_rates,
             StageRates::Later => &mut self.stage_rates,
         };
-        assemble(self.flux, &self.mesh, self.diffusion, state, &self.potential, rates);
+        assemble(
+            self.flux,
+            &self.mesh,
+            self.diffusion,
+            state,
+            &self.potential,
+            rates,
+        );
     }
 
     /// Largest step allowed by the CFL conditions and positivity at the state
@@ -192,9 +215,21 @@ impl Solver {
             dt = dt.min(self.cfl / (2.0 * self.diffusion * inverse_squares));
         }
         if rates.max_out_rate > 0.0 {
-            dt = dt.min(1.0 / rates.max_out_rate);
+            dt = dt.min(POSITIVITY_MARGIN / rates.max_out_rate);
         }
         dt
+    }
+
+    /// Returns a shorter step when a forward Euler step of length `dt` with
+    /// the rates in `stage_rates` could make a density negative, and counts
+    /// the rejection.
+    fn shorter_step(&mut self, dt: f64) -> Option<f64> {
+        let rate = self.stage_rates.max_out_rate;
+        if dt * rate <= 1.0 {
+            return None;
+        }
+        self.rejected_steps += 1;
+        Some(POSITIVITY_MARGIN / rate)
     }
 
     /// Advances by one SSP-RK3 step of at most `dt_limit` and returns the
@@ -208,7 +243,11 @@ impl Solver {
             "the step limit must be finite and positive, got {dt_limit}"
         );
         let cells = self.mesh.len();
-        let initial = self.density.as_slice().expect("the solver's density is C-ordered").to_vec();
+        let initial = self
+            .density
+            .as_slice()
+            .expect("the solver's density is C-ordered")
+            .to_vec();
         self.evaluate(&initial, StageRates::Initial);
         let mut dt = self.stable_step().min(dt_limit);
 
@@ -220,9 +259,8 @@ impl Solver {
 
             // Stage 2: u2 = 3/4 u0 + 1/4 (u1 + dt L(u1)).
             self.evaluate(&stage, StageRates::Later);
-            if dt * self.stage_rates.max_out_rate > 1.0 {
-                dt *= 0.5;
-                self.rejected_steps += 1;
+            if let Some(shorter) = self.shorter_step(dt) {
+                dt = shorter;
                 continue;
             }
             self.stage_rates.euler(&stage, dt, &mut euler);
@@ -232,13 +270,15 @@ impl Solver {
 
             // Stage 3: u3 = 1/3 u0 + 2/3 (u2 + dt L(u2)).
             self.evaluate(&stage, StageRates::Later);
-            if dt * self.stage_rates.max_out_rate > 1.0 {
-                dt *= 0.5;
-                self.rejected_steps += 1;
+            if let Some(shorter) = self.shorter_step(dt) {
+                dt = shorter;
                 continue;
             }
             self.stage_rates.euler(&stage, dt, &mut euler);
-            let density = self.density.as_slice_mut().expect("the solver's density is C-ordered");
+            let density = self
+                .density
+                .as_slice_mut()
+                .expect("the solver's density is C-ordered");
             for m in 0..cells {
                 density[m] = initial[m] / 3.0 + 2.0 / 3.0 * euler[m];
             }
@@ -322,10 +362,16 @@ mod tests {
         while solver.time() < t_final {
             solver.step(t_final - solver.time());
             let step = solver.steps();
-            let min = solver.density().iter().fold(f64::INFINITY, |m, &v| m.min(v));
+            let min = solver
+                .density()
+                .iter()
+                .fold(f64::INFINITY, |m, &v| m.min(v));
             assert!(min >= 0.0, "step {step}: density {min} < 0");
             let mass_error = (solver.mass() - mass0).abs() / mass0;
-            assert!(mass_error < 1e-12, "step {step}: relative mass error {mass_error}");
+            assert!(
+                mass_error < 1e-12,
+                "step {step}: relative mass error {mass_error}"
+            );
             worst_mass_error = worst_mass_error.max(mass_error);
             let next = solver.free_energy();
             assert!(
@@ -353,7 +399,10 @@ mod tests {
                 solver.rejected_steps(),
                 solver.free_energy()
             );
-            assert!(solver.free_energy() < energy0, "{flux:?}: the free energy did not decrease");
+            assert!(
+                solver.free_energy() < energy0,
+                "{flux:?}: the free energy did not decrease"
+            );
         }
     }
 
@@ -371,7 +420,8 @@ mod tests {
             let grid = line(-3.0, 3.0, intervals);
             let points = grid.axes[0].points();
             let initial = Array1::from_iter(points.iter().map(|&x| gaussian(x, 0.0, sd)));
-            let mut solver = Solver::new(&zero, diffusion, &grid, initial.view().into_dyn()).unwrap();
+            let mut solver =
+                Solver::new(&zero, diffusion, &grid, initial.view().into_dyn()).unwrap();
             solver.advance_to(t_final);
             let error = solver
                 .density()
@@ -384,7 +434,10 @@ mod tests {
         eprintln!("heat kernel max errors for 50, 100, 200 intervals: {errors:?}");
         assert!(errors[0] < 1e-2, "error {} on the coarsest grid", errors[0]);
         for pair in errors.windows(2) {
-            assert!(pair[1] < pair[0] / 3.0, "error did not shrink like dx^2: {errors:?}");
+            assert!(
+                pair[1] < pair[0] / 3.0,
+                "error did not shrink like dx^2: {errors:?}"
+            );
         }
     }
 
@@ -399,7 +452,8 @@ mod tests {
         let points = grid.axes[0].points();
         let initial = Array2::from_shape_fn((41, 41), |(i, j)| {
             let (x, y) = (points[i], points[j]);
-            gaussian(x, -0.7, 0.3) * gaussian(y, 0.2, 0.3) + gaussian(x, 0.6, 0.3) * gaussian(y, -0.4, 0.4)
+            gaussian(x, -0.7, 0.3) * gaussian(y, 0.2, 0.3)
+                + gaussian(x, 0.6, 0.3) * gaussian(y, -0.4, 0.4)
         });
         let kernel = kernel(&[(Term::Power(2), 3.0)]);
         let mut solver = Solver::new(&kernel, 0.1, &grid, initial.view().into_dyn()).unwrap();
@@ -443,13 +497,20 @@ mod tests {
     #[test]
     fn dictionary_kernels_keep_invariants() {
         let kernels = [
-            kernel(&[(Term::Power(1), 1.0), (Term::CutoffInverse { eps: 0.05 }, -1.0)]),
-            kernel(&[(Term::Indicator { lo: 0.0, hi: 0.5 }, 1.0), (Term::RIndicator { lo: 0.5, hi: 1.5 }, -0.5)]),
+            kernel(&[
+                (Term::Power(1), 1.0),
+                (Term::CutoffInverse { eps: 0.05 }, -1.0),
+            ]),
+            kernel(&[
+                (Term::Indicator { lo: 0.0, hi: 0.5 }, 1.0),
+                (Term::RIndicator { lo: 0.5, hi: 1.5 }, -0.5),
+            ]),
         ];
         let (_, _, grid, initial) = case_a(100);
         for kernel in &kernels {
             for diffusion in [0.0, 0.05] {
-                let mut solver = Solver::new(kernel, diffusion, &grid, initial.view().into_dyn()).unwrap();
+                let mut solver =
+                    Solver::new(kernel, diffusion, &grid, initial.view().into_dyn()).unwrap();
                 check_invariants_per_step(&mut solver, 0.3);
             }
         }
@@ -470,7 +531,8 @@ mod tests {
             let mut solver = Solver::new(&kernel, 0.0, &grid, initial.view().into_dyn()).unwrap();
             solver.advance_to(5.0);
             // The interaction is symmetric, so the mean stays at 0.3.
-            let semicircle = |x: f64| (2.0 - (x - 0.3).powi(2)).max(0.0).sqrt() / std::f64::consts::PI;
+            let semicircle =
+                |x: f64| (2.0 - (x - 0.3).powi(2)).max(0.0).sqrt() / std::f64::consts::PI;
             let l1: f64 = solver
                 .density()
                 .iter()
@@ -481,7 +543,10 @@ mod tests {
             errors.push(l1);
         }
         assert!(errors[1] < 0.01, "L1 distance to the semicircle {errors:?}");
-        assert!(errors[1] < errors[0], "L1 distance did not shrink: {errors:?}");
+        assert!(
+            errors[1] < errors[0],
+            "L1 distance did not shrink: {errors:?}"
+        );
     }
 
     /// Observed order of convergence on case A at t = 0.5 against a run on
@@ -512,15 +577,46 @@ mod tests {
                 .collect();
             for pair in errors.windows(2) {
                 let order = (pair[0] / pair[1]).log2();
-                assert!(order > min_order, "{flux:?}: order {order} from L1 errors {errors:?}");
+                assert!(
+                    order > min_order,
+                    "{flux:?}: order {order} from L1 errors {errors:?}"
+                );
             }
+        }
+    }
+
+    /// At cfl = 1 a strong short-range repulsion acting on a rough density
+    /// changes the face speeds by more than 10% within a step, so steps are
+    /// rejected and retried.
+    #[test]
+    fn rejected_steps_keep_invariants() {
+        let kernel = kernel(&[(Term::Indicator { lo: 0.0, hi: 0.2 }, -50.0)]);
+        let (_, _, grid, smooth) = case_a(100);
+        let roughness = Array1::from_iter((0..101).map(|m| 1.0 + ((m * 7919) % 13) as f64));
+        let initial = smooth * roughness;
+        let config = SolverConfig {
+            cfl: 0.4,
+            ..SolverConfig::new(1.0, 1.0)
+        };
+        for flux in [Flux::ScharfetterGummel, Flux::UpwindCentred] {
+            let mut solver = Solver::new(&kernel, 0.01, &grid, initial.view().into_dyn())
+                .unwrap()
+                .with_config(&config)
+                .unwrap()
+                .with_flux(flux);
+            check_invariants_per_step(&mut solver, 0.5);
+            assert!(solver.rejected_steps() > 0, "{flux:?}: no step was rejected");
+            eprintln!("{flux:?}: {} steps, {} rejected", solver.steps(), solver.rejected_steps());
         }
     }
 
     #[test]
     fn advance_to_lands_on_time() {
         let (kernel, diffusion, grid, initial) = case_a(50);
-        let config = SolverConfig { dt_max: Some(0.03), ..SolverConfig::new(1.0, 0.1) };
+        let config = SolverConfig {
+            dt_max: Some(0.03),
+            ..SolverConfig::new(1.0, 0.1)
+        };
         let mut solver = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn())
             .unwrap()
             .with_config(&config)
@@ -537,7 +633,10 @@ mod tests {
     #[test]
     fn dt_max_bounds_step() {
         let (kernel, diffusion, grid, initial) = case_a(50);
-        let config = SolverConfig { dt_max: Some(1e-4), ..SolverConfig::new(1.0, 0.1) };
+        let config = SolverConfig {
+            dt_max: Some(1e-4),
+            ..SolverConfig::new(1.0, 0.1)
+        };
         let mut solver = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn())
             .unwrap()
             .with_config(&config)
@@ -548,8 +647,13 @@ mod tests {
     #[test]
     fn negative_diffusion_named() {
         let (kernel, _, grid, initial) = case_a(50);
-        let err = Solver::new(&kernel, -0.1, &grid, initial.view().into_dyn()).err().unwrap();
-        assert!(matches!(err, MeanfieldError::InvalidDiffusion { .. }), "{err:?}");
+        let err = Solver::new(&kernel, -0.1, &grid, initial.view().into_dyn())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, MeanfieldError::InvalidDiffusion { .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("D = -0.1"), "{err}");
     }
 
@@ -557,7 +661,9 @@ mod tests {
     fn negative_density_named() {
         let (kernel, diffusion, grid, mut initial) = case_a(50);
         initial[17] = -0.25;
-        let err = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn()).err().unwrap();
+        let err = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn())
+            .err()
+            .unwrap();
         let text = err.to_string();
         assert!(text.contains("-0.25"), "{text}");
         assert!(text.contains("[17]"), "{text}");
@@ -567,7 +673,9 @@ mod tests {
     fn nan_density_named() {
         let (kernel, diffusion, grid, mut initial) = case_a(50);
         initial[3] = f64::NAN;
-        let err = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn()).err().unwrap();
+        let err = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("NaN"), "{err}");
     }
 
@@ -575,7 +683,9 @@ mod tests {
     fn zero_mass_rejected() {
         let (kernel, diffusion, grid, _) = case_a(50);
         let initial = Array1::<f64>::zeros(51);
-        let err = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn()).err().unwrap();
+        let err = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn())
+            .err()
+            .unwrap();
         assert!(matches!(err, MeanfieldError::ZeroMass), "{err:?}");
     }
 
@@ -583,14 +693,23 @@ mod tests {
     fn wrong_shape_rejected() {
         let (kernel, diffusion, grid, _) = case_a(50);
         let initial = Array1::<f64>::ones(50);
-        let err = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn()).err().unwrap();
+        let err = Solver::new(&kernel, diffusion, &grid, initial.view().into_dyn())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("[50]"), "{err}");
     }
 
     #[test]
     fn empty_kernel_rejected() {
         let (_, diffusion, grid, initial) = case_a(50);
-        let err = Solver::new(&Kernel::default(), diffusion, &grid, initial.view().into_dyn()).err().unwrap();
+        let err = Solver::new(
+            &Kernel::default(),
+            diffusion,
+            &grid,
+            initial.view().into_dyn(),
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("kernel"), "{err}");
     }
 
