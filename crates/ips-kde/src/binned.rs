@@ -4,7 +4,7 @@
 //! integer `r` the smallest for which `delta <= min(h, dx) / refinement`, so
 //! every `r`-th fine point is an output grid point. It extends `pad` fine
 //! points, at least [`REACH`] bandwidths, beyond both ends of the output
-//! grid, so particles just outside the grid still contribute; particles
+//! grid, so particles just outside the grid still contribute. Particles
 //! further out contribute less than `2e-16` of a kernel peak and are dropped.
 //!
 //! Each particle is split between its two neighbouring fine points (four in
@@ -177,7 +177,7 @@ impl FineGrid {
             counts[(j + 1) * nx + i + 1] += u * v;
         }
 
-        // Pass along axis 0, kept at the fine rows of output points:
+        // Pass along axis 0, kept only at the fine rows of output points.
         // `rows[k * ny + j]` is output row k at fine column j.
         let mut rows = vec![0.0; axis_x.outputs * ny];
         let mut convolution = axis_x.convolution(bandwidth[0]);

@@ -103,9 +103,9 @@ impl GaussianConvolution {
         for (c, &k) in self.spectrum.iter_mut().zip(&self.kernel_spectrum) {
             *c *= k;
         }
-        // The inverse real FFT needs exactly real values at frequency 0 and,
-        // for even lengths, at the Nyquist frequency; rounding can leave a
-        // tiny imaginary part there.
+        // The inverse real FFT rejects a nonzero imaginary part at frequency
+        // 0 and, for even lengths, at the Nyquist frequency. Rounding can
+        // leave a tiny one there, so it is cleared.
         self.spectrum[0].im = 0.0;
         if self.buffer.len() % 2 == 0 {
             self.spectrum.last_mut().expect("spectrum is not empty").im = 0.0;

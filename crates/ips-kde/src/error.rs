@@ -12,7 +12,7 @@ pub enum KdeError {
         /// Key as written in the TOML file, such as `kde.bandwidth_value`.
         field: String,
         value: String,
-        /// What is wrong and how to fix it.
+        /// Explanation of the problem and of the fix.
         reason: String,
     },
 
@@ -62,7 +62,7 @@ pub enum KdeError {
         /// Name of the rule, `silverman` or `scott`.
         rule: &'static str,
         axis: usize,
-        /// Why the spread of the positions is zero or undefined.
+        /// Cause of the zero or undefined spread of the positions.
         reason: String,
     },
 

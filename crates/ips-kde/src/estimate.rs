@@ -77,7 +77,7 @@ pub fn estimate_snapshot(
 /// (for a progress bar), also for a snapshot that failed.
 ///
 /// The result has values `[n_times, grid...]`, the bandwidth `[n_times, d]`
-/// and the mass outside the grid `[n_times]`; its metadata copies the
+/// and the mass outside the grid `[n_times]`. Its metadata copies the
 /// diffusion and kernel of the trajectories and records `config` as JSON.
 ///
 /// # Errors

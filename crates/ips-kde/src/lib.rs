@@ -58,14 +58,14 @@
 //! # Methods
 //!
 //! [`KdeMethod::Direct`] sums the Gaussians exactly, truncated beyond 8.5
-//! bandwidths where the kernel is below `2e-16` of its peak. It serves as
-//! the oracle of the default, [`KdeMethod::Fft`], which bins the particles
-//! linearly onto a fine grid of spacing `delta = dx / r <= min(h, dx) /
-//! refinement` (for an integer `r`), extended by 8.5 bandwidths beyond the
-//! grid, convolves with the sampled Gaussian by real FFTs and reads every
-//! `r`-th fine point. The Gaussian is sampled with the variance
-//! `h^2 - delta^2 / 6`, which cancels the mean variance that linear binning
-//! adds. When a bandwidth is so small that the fine grid would exceed 2^22
+//! bandwidths where the kernel is below `2e-16` of its peak. It is the
+//! oracle of the default method, [`KdeMethod::Fft`]. That method bins the
+//! particles linearly onto a fine grid of spacing
+//! `delta = dx / r <= min(h, dx) / refinement`, with `r` an integer, that
+//! extends 8.5 bandwidths beyond the grid. It convolves the binned counts
+//! with the sampled Gaussian by real FFTs and reads every `r`-th fine point.
+//! The Gaussian is sampled with the variance `h^2 - delta^2 / 6`, which
+//! cancels the mean variance that linear binning adds. When a bandwidth is so small that the fine grid would exceed 2^22
 //! points, the FFT method falls back to the direct sum.
 //!
 //! The default refinement is 16 in 1D and 8 in 2D
@@ -77,25 +77,27 @@
 //! (`dx = 0.06`) and on [-3, 3]^2 with 64 intervals per axis in 2D
 //! (`dx = 0.094`).
 //!
-//! | data                                             | bandwidth      | refinement | difference |
-//! |--------------------------------------------------|----------------|------------|------------|
-//! | 1D, half N(-1, 0.3^2), half N(1, 0.3^2)          | Silverman, 0.13 | 16        | 9.4e-7     |
-//! | 1D, the same                                     | fixed 0.5      | 16         | 3.5e-8     |
-//! | 1D, N(0, 0.25^2)                                 | Silverman, 0.031 | 16       | 3.0e-6     |
-//! | 1D, half N(-1, 0.05^2), half N(1, 0.05^2)        | fixed 0.03     | 16         | 2.4e-6     |
-//! | 1D, N(0, 0.05^2)                                 | Silverman, 0.006 | 16       | 3.0e-6     |
-//! | 2D, half N(-(1, 0.5), 0.4^2 I), half N((1, 0.5), 0.4^2 I) | Silverman, (0.21, 0.12) | 8 | 1.5e-5 |
-//! | 2D, N(0, 0.25^2 I)                               | Silverman, 0.048 | 8        | 3.6e-5     |
-//! | 2D, half N(-(1, 0.5), 0.05^2 I), half N((1, 0.5), 0.05^2 I) | fixed 0.04 | 8   | 1.8e-5     |
+//! | dim | particles                                | bandwidth h            | refinement | difference |
+//! |-----|------------------------------------------|------------------------|------------|------------|
+//! | 1   | half N(-1, 0.3^2), half N(1, 0.3^2)      | Silverman, 0.13        | 16         | 9.4e-7     |
+//! | 1   | the same                                 | fixed 0.5              | 16         | 3.5e-8     |
+//! | 1   | N(0, 0.25^2)                             | Silverman, 0.031       | 16         | 3.0e-6     |
+//! | 1   | half N(-1, 0.05^2), half N(1, 0.05^2)    | fixed 0.03             | 16         | 2.4e-6     |
+//! | 1   | N(0, 0.05^2)                             | Silverman, 0.006       | 16         | 3.0e-6     |
+//! | 2   | half N(∓(1, 0.5), 0.4^2 I)               | Silverman, (0.21, 0.12)| 8          | 1.5e-5     |
+//! | 2   | N(0, 0.25^2 I)                           | Silverman, 0.048       | 8          | 3.6e-5     |
+//! | 2   | half N(∓(1, 0.5), 0.05^2 I)              | fixed 0.04             | 8          | 1.8e-5     |
 //!
-//! These differences are averages over many particles per bandwidth. For a
-//! single isolated particle the binning error reaches `delta^2 / (12 h^2)` of
-//! its peak per axis, at most `1 / (12 refinement^2)`: 3.3e-4 in 1D and
-//! 2.6e-3 in 2D with the default refinements. Raise `kde.refinement` or use
-//! `kde.method = "direct"` for few particles. The cost of the FFT method
-//! grows with the number of fine-grid points, `(refinement dx / min(h, dx))`
-//! per output interval and axis; `examples/time_estimate.rs` times a whole
-//! trajectory.
+//! The differences stay this small because the binning errors of many
+//! particles within one bandwidth partly cancel. For a single isolated
+//! particle the difference reaches `delta^2 / (12 h^2)` of its peak on each
+//! axis, which is at most `1 / (12 refinement^2)`: 3.3e-4 in 1D and 2.6e-3
+//! (two axes) in 2D with the default refinements. For few particles, raise
+//! `kde.refinement` or set `kde.method = "direct"`.
+//!
+//! The cost of the FFT method grows with the number of fine-grid points,
+//! `refinement dx / min(h, dx)` per output interval and axis.
+//! `examples/time_estimate.rs` times the estimate of a whole trajectory.
 //!
 //! # What this crate does not do
 //!

@@ -16,16 +16,31 @@ pub(crate) fn free_energy_with_potential(
     density: &[f64],
     potential: &[f64],
 ) -> f64 {
-    let mut entropy = 0.0;
-    if diffusion > 0.0 {
-        for &rho in density {
-            if rho != 0.0 {
-                entropy += rho * rho.ln();
-            }
-        }
+    free_energy_and_magnitude(diffusion, cell_volume, density, potential).0
+}
+
+/// Computes the free energy as [`free_energy_with_potential`] does, together
+/// with the sum of the absolute values of its terms. The rounding error of
+/// the free energy is a small multiple of machine epsilon times that sum.
+pub(crate) fn free_energy_and_magnitude(
+    diffusion: f64,
+    cell_volume: f64,
+    density: &[f64],
+    potential: &[f64],
+) -> (f64, f64) {
+    let mut energy = 0.0;
+    let mut magnitude = 0.0;
+    for (&rho, &c) in density.iter().zip(potential) {
+        let interaction = 0.5 * rho * c;
+        let entropy = if diffusion > 0.0 && rho != 0.0 {
+            diffusion * rho * rho.ln()
+        } else {
+            0.0
+        };
+        energy += interaction + entropy;
+        magnitude += interaction.abs() + entropy.abs();
     }
-    let interaction: f64 = density.iter().zip(potential).map(|(rho, c)| rho * c).sum();
-    (diffusion * entropy + 0.5 * interaction) * cell_volume
+    (energy * cell_volume, magnitude * cell_volume)
 }
 
 /// Computes the discrete free energy of `density` on `grid`: the

@@ -595,7 +595,7 @@ mod tests {
         let roughness = Array1::from_iter((0..101).map(|m| 1.0 + ((m * 7919) % 13) as f64));
         let initial = smooth * roughness;
         let config = SolverConfig {
-            cfl: 0.4,
+            cfl: std::env::var("CFL").unwrap().parse().unwrap(),
             ..SolverConfig::new(1.0, 1.0)
         };
         for flux in [Flux::ScharfetterGummel, Flux::UpwindCentred] {
@@ -604,6 +604,7 @@ mod tests {
                 .with_config(&config)
                 .unwrap()
                 .with_flux(flux);
+            eprintln!("{flux:?}");
             check_invariants_per_step(&mut solver, 0.5);
             assert!(solver.rejected_steps() > 0, "{flux:?}: no step was rejected");
             eprintln!("{flux:?}: {} steps, {} rejected", solver.steps(), solver.rejected_steps());
