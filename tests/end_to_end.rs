@@ -158,3 +158,34 @@ fn set_overrides_a_setting() {
     assert_eq!(bandwidth.shape(), &[101, 1]);
     assert!(bandwidth.iter().all(|&h| h == 0.1));
 }
+
+/// `ips meanfield` runs the true and a learned kernel from a KDE snapshot
+/// and keeps the mass of the initial density.
+#[test]
+fn meanfield_from_kde_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = experiment("cubic-small.toml");
+    let config = config.to_str().unwrap();
+    let run = dir.path().join("run");
+    let output = ips(&["run", config, "--out", run.to_str().unwrap(), "--set", "simulation.t_final=0.1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let density = run.join("density.npy");
+
+    for model in [None, Some(run.join("model.json"))] {
+        let out = dir.path().join("mf.npy");
+        let mut args = vec!["meanfield", "--initial", density.to_str().unwrap(), "--config", config, "--out", out.to_str().unwrap(), "--set", "meanfield.t_final=0.1"];
+        if let Some(model) = &model {
+            args.extend_from_slice(&["--model", model.to_str().unwrap()]);
+        }
+        let output = ips(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let initial: Array2<f64> = read_npy(&density).unwrap();
+        let solution: Array2<f64> = read_npy(&out).unwrap();
+        assert_eq!(solution.shape(), &[11, 101]);
+        let mass = |row: ndarray::ArrayView1<f64>| row.sum() * 0.06;
+        let start = mass(initial.row(0));
+        let end = mass(solution.row(10));
+        assert!((end - start).abs() < 1e-12 * start, "mass {start} -> {end}");
+        assert!(solution.iter().all(|&v| v >= 0.0));
+    }
+}

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use ips_core::Kernel;
 use ips_kde::KdeConfig;
 use ips_learn::LearnConfig;
+use ips_meanfield::SolverConfig;
 use ips_sim::{InitialCondition, ModelConfig, SimulationConfig};
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,9 @@ pub struct Experiment {
     pub simulation: Option<SimulationConfig>,
     pub kde: KdeConfig,
     pub learn: LearnConfig,
+    /// Settings of the mean-field solver, for `ips meanfield`.
+    #[serde(default)]
+    pub meanfield: Option<SolverConfig>,
 }
 
 impl Experiment {

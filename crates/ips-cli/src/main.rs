@@ -105,6 +105,27 @@ enum Command {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// Solve the mean-field equation from one snapshot of a density.
+    Meanfield {
+        /// Density artifact (.npy) whose snapshot is the initial condition.
+        #[arg(long, value_name = "FILE")]
+        initial: PathBuf,
+        /// Index of the initial snapshot in that artifact.
+        #[arg(long, default_value_t = 0)]
+        snapshot: usize,
+        /// Experiment file: [meanfield] sets the times; its [model] gives the
+        /// kernel and D unless --model is given.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Run the kernel and D of a learned model (.json) instead of the true ones.
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+        /// Output density (.npy), in the layout of `ips kde`.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
     /// Compare a learned model with the true kernel.
     Eval {
         /// Model (.json) from `ips learn`.
@@ -170,6 +191,12 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
             let experiment = Experiment::load(&config, &overrides.set)?;
             let density = read_density(&density)?;
             stages::learn(&density, &experiment, &out, ui).map(drop)
+        }
+        Command::Meanfield { initial, snapshot, config, model, out, overrides } => {
+            let experiment = Experiment::load(&config, &overrides.set)?;
+            let density = read_density(&initial)?;
+            let model: Option<ips_learn::LearnedModel> = model.as_deref().map(read_json).transpose()?;
+            stages::meanfield(&density, snapshot, &experiment, model.as_ref(), &out, ui).map(drop)
         }
         Command::Eval { model, density, config, out, overrides } => {
             let experiment = config.map(|c| Experiment::load(&c, &overrides.set)).transpose()?;

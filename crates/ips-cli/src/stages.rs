@@ -176,3 +176,45 @@ pub fn evaluate(
     ui.note(&format!("eval: {} and {}", out.display(), report.display()));
     Ok(evaluation)
 }
+
+/// Solves the mean-field equation from snapshot `snapshot` of `initial` with
+/// the learned model when given, else the experiment's true kernel.
+pub fn meanfield(
+    initial: &Density,
+    snapshot: usize,
+    experiment: &Experiment,
+    model: Option<&LearnedModel>,
+    out: &Path,
+    ui: &Ui,
+) -> Result<Density> {
+    let Some(config) = &experiment.meanfield else {
+        bail!("ips meanfield needs a [meanfield] section with t_final and save_every in the experiment file");
+    };
+    if snapshot >= initial.n_times() {
+        bail!("--snapshot {snapshot} is out of range: the density has {} snapshots", initial.n_times());
+    }
+    let (kernel, diffusion) = match model {
+        Some(model) => (model.kernel()?, model.diffusion.value),
+        None => {
+            let Some(kernel) = experiment.model.kernel.clone() else {
+                bail!("no kernel to solve with: give --model model.json or set model.kernel in the experiment file");
+            };
+            let Some(diffusion) = experiment.model.diffusion else {
+                bail!("no diffusion coefficient: set model.diffusion in the experiment file");
+            };
+            (kernel, diffusion)
+        }
+    };
+    let start = initial.values.index_axis(ndarray::Axis(0), snapshot);
+    let n_snapshots = config.snapshot_times().len();
+    let bar = ui.bar(n_snapshots as u64, "meanfield");
+    let mut solution = ips_meanfield::solve(&kernel, diffusion, &initial.meta.grid, start, config, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let t0 = initial.times[snapshot];
+    solution.times.mapv_inplace(|t| t + t0);
+    solution
+        .write(out)
+        .with_context(|| format!("writing the solution to '{}' failed", out.display()))?;
+    ui.note(&format!("meanfield: {} snapshots of {} -> {}", n_snapshots, kernel.formula(), out.display()));
+    Ok(solution)
+}
