@@ -11,7 +11,7 @@ use crate::config::{KdeConfig, KdeMethod};
 use crate::direct::direct_sum;
 use crate::error::{KdeError, Result};
 
-/// Mass outside the grid above which [`estimate`] logs a warning.
+/// Magnitude of a negative mass outside the grid above which [`estimate`] logs a warning.
 const MASS_OUTSIDE_WARNING: f64 = 0.01;
 
 /// Kernel density estimate of one snapshot.
@@ -124,7 +124,7 @@ pub fn estimate(
             .assign(&Array1::from(snapshot.bandwidth.clone()));
         mass_outside[n] = snapshot.mass_outside;
     }
-    warn_about_mass_outside(&mass_outside);
+    warn_about_coarse_grid(&mass_outside);
 
     let config_json = serde_json::to_value(config)
         .map_err(|e| KdeError::invalid("kde", e, "the configuration cannot be recorded as JSON"))?;
@@ -195,30 +195,18 @@ fn trapezoid_integral(values: &ArrayD<f64>, grid: &Grid) -> f64 {
         .sum()
 }
 
-/// Logs one warning for the snapshot with the largest mass outside the grid
-/// and one for the most negative, which means the grid is too coarse to
-/// integrate the kernel.
-fn warn_about_mass_outside(mass_outside: &Array1<f64>) {
-    let Some((largest, &most)) = mass_outside
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-    else {
-        return;
-    };
-    if most > MASS_OUTSIDE_WARNING {
-        tracing::warn!(
-            snapshot = largest,
-            mass_outside = most,
-            "the density estimate puts {:.1}% of the mass outside the grid; widen kde.lo and kde.hi",
-            100.0 * most
-        );
-    }
-    let (smallest, &least) = mass_outside
+/// Logs one warning, for the snapshot with the most negative mass outside
+/// the grid, when that is below `-MASS_OUTSIDE_WARNING`. A negative value
+/// means the grid is too coarse to integrate the kernel. A large positive
+/// value is left to the caller, which receives `mass_outside` in the result.
+fn warn_about_coarse_grid(mass_outside: &Array1<f64>) {
+    let Some((smallest, &least)) = mass_outside
         .iter()
         .enumerate()
         .min_by(|a, b| a.1.total_cmp(b.1))
-        .expect("mass_outside is not empty");
+    else {
+        return;
+    };
     if least < -MASS_OUTSIDE_WARNING {
         tracing::warn!(
             snapshot = smallest,

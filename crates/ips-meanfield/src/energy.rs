@@ -104,6 +104,22 @@ mod tests {
     }
 
     #[test]
+    fn magnitude_bounds_energy() {
+        let density = [0.5, 2.0, 0.0];
+        let potential = [-1.0, 0.25, 3.0];
+        let (energy, magnitude) = free_energy_and_magnitude(0.1, 0.5, &density, &potential);
+        let entropy = 0.1 * (0.5 * 0.5f64.ln() + 2.0 * 2f64.ln());
+        let interaction = 0.5 * (-0.5 + 0.5);
+        assert!((energy - 0.5 * (entropy + interaction)).abs() < 1e-15);
+        let expected_magnitude =
+            0.5 * (0.1 * 0.5 * 0.5f64.ln().abs() + 0.25 + 0.1 * 2.0 * 2f64.ln() + 0.25);
+        assert!(
+            (magnitude - expected_magnitude).abs() < 1e-15,
+            "{magnitude} vs {expected_magnitude}"
+        );
+    }
+
+    #[test]
     fn entropy_treats_zero_as_zero() {
         let grid = Grid::new(vec![Axis::new(0.0, 1.0, 2, "grid").unwrap()]).unwrap();
         let kernel = Kernel {

@@ -37,8 +37,9 @@ pub enum Flux {
     ScharfetterGummel,
     /// Upwind advection plus the centred diffusive flux: `d = D/h`, so
     /// `J = rho^upwind v - D (rho_{m+1} - rho_m) / h`. It conserves mass and
-    /// keeps the density non-negative, but it is first order and there is no
-    /// proof that it decreases the discrete free energy.
+    /// keeps the density non-negative, but it is first order, and it can
+    /// raise the discrete free energy, so the stepper does not check the
+    /// energy with this flux.
     UpwindCentred,
 }
 

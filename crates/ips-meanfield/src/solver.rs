@@ -264,7 +264,8 @@ impl Solver {
         outcome
     }
 
-    /// The body of [`Solver::try_stages`], with the work buffers passed in.
+    /// Runs the stages as [`Solver::try_stages`] describes, with the work
+    /// buffers passed in.
     fn run_stages(
         &mut self,
         initial: &[f64],
