@@ -55,7 +55,8 @@ fn trajectories_of_wrong_shape() {
     let path = dir.path().join("flat.npy");
     write_npy(&path, &Array1::<f64>::zeros(10)).unwrap();
     let message = run_with_trajectories(dir.path(), &path, &["--dt", "0.001"]);
-    assert!(message.contains("flat.npy") && message.contains("[n_times, N]"), "{message}");
+    assert!(message.contains("flat.npy"), "{message}");
+    assert!(message.contains("[n_times, N]"), "{message}");
 }
 
 #[test]
@@ -75,7 +76,8 @@ fn nan_in_trajectories_names_frame_and_particle() {
     positions[[3, 7]] = f64::NAN;
     write_npy(&path, &positions).unwrap();
     let message = run_with_trajectories(dir.path(), &path, &["--dt", "0.001"]);
-    assert!(message.contains("particle 7") && message.contains("frame 3"), "{message}");
+    assert!(message.contains("particle 7"), "{message}");
+    assert!(message.contains("frame 3"), "{message}");
 }
 
 #[test]
@@ -84,7 +86,8 @@ fn trajectories_without_times() {
     let path = dir.path().join("p.npy");
     write_npy(&path, &Array2::<f64>::zeros((5, 20))).unwrap();
     let message = run_with_trajectories(dir.path(), &path, &[]);
-    assert!(message.contains("--times") && message.contains("--dt"), "{message}");
+    assert!(message.contains("--times"), "{message}");
+    assert!(message.contains("--dt"), "{message}");
 }
 
 #[test]
@@ -95,7 +98,8 @@ fn times_of_wrong_length() {
     write_npy(&path, &Array2::<f64>::zeros((5, 20))).unwrap();
     write_npy(&times, &Array1::<f64>::zeros(4)).unwrap();
     let message = run_with_trajectories(dir.path(), &path, &["--times", times.to_str().unwrap()]);
-    assert!(message.contains("t.npy") && message.contains("[5]"), "{message}");
+    assert!(message.contains("t.npy"), "{message}");
+    assert!(message.contains("[5]"), "{message}");
 }
 
 #[test]
@@ -106,7 +110,8 @@ fn times_not_increasing() {
     write_npy(&path, &Array2::<f64>::zeros((4, 20))).unwrap();
     write_npy(&times, &Array1::from(vec![0.0, 0.1, 0.1, 0.3])).unwrap();
     let message = run_with_trajectories(dir.path(), &path, &["--times", times.to_str().unwrap()]);
-    assert!(message.contains("times[2]") && message.contains("increase"), "{message}");
+    assert!(message.contains("times[2]"), "{message}");
+    assert!(message.contains("increase"), "{message}");
 }
 
 #[test]
@@ -131,7 +136,8 @@ fn unknown_config_key() {
 fn unknown_set_key() {
     let dir = tempfile::tempdir().unwrap();
     let message = fails(&["run", &small(), "--out", dir.path().join("o").to_str().unwrap(), "--set", "learn.lamda=0.1"]);
-    assert!(message.contains("lamda") && message.contains("--set"), "{message}");
+    assert!(message.contains("lamda"), "{message}");
+    assert!(message.contains("--set"), "{message}");
 }
 
 #[test]
@@ -160,7 +166,8 @@ fn inverse_term_without_cutoff() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), |t| t.replace("\"r^7\"]", "\"r^7\", \"1/r\"]"));
     let message = fails(&["run", &config, "--out", dir.path().join("o").to_str().unwrap()]);
-    assert!(message.contains("1/r") && message.contains("eps"), "{message}");
+    assert!(message.contains("1/r"), "{message}");
+    assert!(message.contains("eps"), "{message}");
 }
 
 #[test]
@@ -200,5 +207,6 @@ fn unknown_diffusion_for_learning() {
     write_npy(&path, &positions).unwrap();
     let out = dir.path().join("out");
     let message = fails(&["run", &config, "--out", out.to_str().unwrap(), "--trajectories", path.to_str().unwrap(), "--dt", "0.01"]);
-    assert!(message.contains("model.diffusion") && message.contains("learn.diffusion"), "{message}");
+    assert!(message.contains("model.diffusion"), "{message}");
+    assert!(message.contains("learn.diffusion"), "{message}");
 }

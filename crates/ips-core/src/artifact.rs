@@ -370,7 +370,8 @@ mod tests {
         p[[2, 1]] = f64::NAN;
         ndarray_npy::write_npy(&path, &p).unwrap();
         let err = read_positions(&path).unwrap_err().to_string();
-        assert!(err.contains("particle 1") && err.contains("frame 2"), "{err}");
+        assert!(err.contains("particle 1"), "{err}");
+        assert!(err.contains("frame 2"), "{err}");
     }
 
     #[test]

@@ -186,7 +186,8 @@ mod tests {
         let path = dir.path().join("bad.npy");
         std::fs::write(&path, b"not an npy file").unwrap();
         let err = read_npy_f64(&path).unwrap_err().to_string();
-        assert!(err.contains("bad.npy") && err.contains("numpy.save"), "{err}");
+        assert!(err.contains("bad.npy"), "{err}");
+        assert!(err.contains("numpy.save"), "{err}");
     }
 
     #[test]
