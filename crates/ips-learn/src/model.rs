@@ -42,6 +42,9 @@ pub struct AssemblySummary {
     pub dt_obs: f64,
     /// Condition number of all columns, each scaled to unit norm.
     pub normalised_condition_number: f64,
+    /// Wall time in seconds. Not written to `model.json`, so that the same
+    /// data and seed give a byte-identical file; it is logged instead.
+    #[serde(skip)]
     pub seconds: f64,
 }
 
@@ -115,7 +118,9 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
     tracing::info!(rows = assembly.rows, condition = normalised_condition_number, "assembled the strong form");
 
     let phase_one = phase_one::run(&system, config, seed);
+    tracing::info!(seconds = phase_one.seconds, iterations = phase_one.iterations.len(), "phase I finished");
     let phase_two = phase_two::run(&system, &phase_one.mask);
+    tracing::info!(seconds = phase_two.seconds, "phase II finished");
     Ok(build_model(&dictionary, &system, diffusion, config, seed, assembly, phase_one, phase_two))
 }
 

@@ -56,6 +56,9 @@ pub struct PhaseOne {
     pub coefficients: Vec<f64>,
     pub iterations: Vec<IterationRecord>,
     pub stop_reason: String,
+    /// Wall time in seconds. Not written to `model.json`, so that the same
+    /// data and seed give a byte-identical file; it is logged instead.
+    #[serde(skip)]
     pub seconds: f64,
 }
 

@@ -20,6 +20,9 @@ pub struct PhaseTwo {
     pub relative_residual: f64,
     /// Condition number of the normalised active columns.
     pub condition_number: f64,
+    /// Wall time in seconds. Not written to `model.json`, so that the same
+    /// data and seed give a byte-identical file; it is logged instead.
+    #[serde(skip)]
     pub seconds: f64,
 }
 
