@@ -210,3 +210,45 @@ fn unknown_diffusion_for_learning() {
     assert!(message.contains("model.diffusion"), "{message}");
     assert!(message.contains("learn.diffusion"), "{message}");
 }
+
+#[test]
+fn dt_without_trajectories() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = fails(&["run", &small(), "--out", dir.path().join("o").to_str().unwrap(), "--dt", "0.001"]);
+    assert!(message.contains("--trajectories"), "{message}");
+}
+
+/// A mistake in [learn] is reported before the simulation runs.
+#[test]
+fn learn_mistake_caught_before_simulation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let message = fails(&["run", &small(), "--out", out.to_str().unwrap(), "--set", "learn.sparsity=2"]);
+    assert!(message.contains("learn.sparsity"), "{message}");
+    assert!(!out.join("trajectories.npy").exists(), "the simulation ran before the check");
+}
+
+#[test]
+fn trajectories_given_as_density() {
+    let dir = tempfile::tempdir().unwrap();
+    let trajectories = dir.path().join("t.npy");
+    let output = ips(&["simulate", &small(), "--out", trajectories.to_str().unwrap(), "--set", "simulation.t_final=0.01"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = dir.path().join("m.json");
+    let message = fails(&["learn", "--density", trajectories.to_str().unwrap(), "--config", &small(), "--out", out.to_str().unwrap()]);
+    assert!(message.contains("ips kde"), "{message}");
+}
+
+#[test]
+fn uneven_times_named_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.npy");
+    let times = dir.path().join("t.npy");
+    let positions = Array2::from_shape_fn((40, 200), |(n, i)| (i as f64 / 100.0 - 1.0) * (1.0 - 0.001 * n as f64));
+    write_npy(&path, &positions).unwrap();
+    let mut t: Array1<f64> = (0..40).map(|k| k as f64 * 1e-3).collect();
+    t[30] += 5e-4;
+    write_npy(&times, &t).unwrap();
+    let message = run_with_trajectories(dir.path(), &path, &["--times", times.to_str().unwrap()]);
+    assert!(message.contains("frames 29 and 30"), "{message}");
+}

@@ -73,6 +73,24 @@ impl Experiment {
         Ok(experiment)
     }
 
+    /// Checks the settings of every stage against each other before any
+    /// stage runs, so that a mistake in `[learn]` does not surface only after
+    /// a long simulation.
+    pub fn validate(&self) -> Result<()> {
+        if self.model.dim != 1 && self.model.dim != 2 {
+            bail!("invalid model.dim = {}: the dimension must be 1 or 2", self.model.dim);
+        }
+        self.kde.validate(self.model.dim)?;
+        self.learn.validate()?;
+        if self.model.dim != 1 {
+            bail!("learning supports 1D data only so far, and model.dim = {}", self.model.dim);
+        }
+        if let Some(meanfield) = &self.meanfield {
+            meanfield.validate()?;
+        }
+        Ok(())
+    }
+
     /// The model as the simulator needs it: kernel and D must be given.
     pub fn simulation_model(&self) -> Result<ModelConfig> {
         let Some(kernel) = self.model.kernel.clone() else {

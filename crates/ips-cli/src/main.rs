@@ -71,6 +71,7 @@ enum Command {
     },
     /// Simulate the particle system of an experiment.
     Simulate {
+        /// Experiment file (TOML) with [model], [initial] and [simulation].
         experiment: PathBuf,
         /// Output trajectories (.npy); times and metadata are written beside it.
         #[arg(long, value_name = "FILE")]
@@ -166,13 +167,29 @@ fn times_source(input: &TrajectoryInput) -> TimesSource {
 }
 
 fn read_density(path: &Path) -> Result<Density> {
-    Density::read(path).with_context(|| format!("reading the density artifact '{}' failed", path.display()))
+    Density::read(path).with_context(|| {
+        format!(
+            "reading the density artifact '{}' failed; densities come from `ips kde` or `ips meanfield`",
+            path.display()
+        )
+    })
 }
 
 fn dispatch(command: Command, ui: &Ui) -> Result<()> {
     match command {
         Command::Run { experiment, out, input, overrides } => {
             let experiment = Experiment::load(&experiment, &overrides.set)?;
+            if input.trajectories.is_none() && (input.times.is_some() || input.dt.is_some()) {
+                anyhow::bail!("--times and --dt describe --trajectories FILE; without it the experiment is simulated");
+            }
+            experiment.validate()?;
+            if input.trajectories.is_none() {
+                let model = experiment.simulation_model()?;
+                model.validate()?;
+                let (initial, simulation) = experiment.simulation_sections()?;
+                initial.validate(model.dim)?;
+                simulation.validate()?;
+            }
             run(&experiment, &out, &input, ui)
         }
         Command::Simulate { experiment, out, overrides } => {

@@ -61,9 +61,7 @@ pub fn load_trajectories(path: &Path, source: &TimesSource, experiment: Option<&
     let positions = read_positions(path)?;
     let n_times = positions.shape()[0];
     let times = if let Some(times_path) = &source.times {
-        let times = read_vector(times_path, Some(n_times)).with_context(|| {
-            format!("the times must have one entry per frame of '{}' ({n_times})", path.display())
-        })?;
+        let times = read_vector(times_path, Some(n_times))?;
         check_times(&times, &times_path.display().to_string())?;
         times
     } else if let Some(dt) = source.dt {
@@ -205,12 +203,22 @@ pub fn meanfield(
             (kernel, diffusion)
         }
     };
-    let start = initial.values.index_axis(ndarray::Axis(0), snapshot);
-    let n_snapshots = config.snapshot_times().len();
-    let bar = ui.bar(n_snapshots as u64, "meanfield");
-    let mut solution = ips_meanfield::solve(&kernel, diffusion, &initial.meta.grid, start, config, &|| bar.inc(1))?;
-    bar.finish_and_clear();
+    // meanfield.t_final is the end time of the run, so a run that starts at
+    // a later snapshot is shorter.
     let t0 = initial.times[snapshot];
+    if config.t_final <= t0 {
+        bail!(
+            "snapshot {snapshot} is at t = {t0}, at or after meanfield.t_final = {}; choose an earlier snapshot or a later t_final",
+            config.t_final
+        );
+    }
+    let mut shifted = config.clone();
+    shifted.t_final = config.t_final - t0;
+    let start = initial.values.index_axis(ndarray::Axis(0), snapshot);
+    let n_snapshots = shifted.snapshot_times().len();
+    let bar = ui.bar(n_snapshots as u64, "meanfield");
+    let mut solution = ips_meanfield::solve(&kernel, diffusion, &initial.meta.grid, start, &shifted, &|| bar.inc(1))?;
+    bar.finish_and_clear();
     solution.times.mapv_inplace(|t| t + t0);
     solution
         .write(out)

@@ -118,7 +118,7 @@ pub fn read_vector(path: &Path, expected_len: Option<usize>) -> Result<Array1<f6
         .map_err(|_| shape_error(path, &found, "a one-dimensional array"))?;
     if let Some(n) = expected_len {
         if vector.len() != n {
-            return Err(shape_error(path, &found, format!("[{n}]")));
+            return Err(shape_error(path, &found, format!("[{n}], one value per frame")));
         }
     }
     Ok(vector)
@@ -304,25 +304,32 @@ impl Density {
     }
 }
 
-/// Checks that the times are equally spaced to a relative tolerance of 1e-6
-/// and returns the spacing.
+/// Checks that the times are equally spaced and returns the spacing.
+///
+/// Each step may differ from the median step by `1e-6` of the median step
+/// or of the largest `|t|`, whichever is larger, so that times stored as
+/// float32 (about 7 significant digits) pass.
 ///
 /// # Errors
 /// [`CoreError::InvalidValue`] naming the first step that differs.
 pub fn uniform_spacing(times: &Array1<f64>, source: &str) -> Result<f64> {
     let n = times.len();
-    let step = (times[n - 1] - times[0]) / (n - 1) as f64;
-    for k in 1..n {
-        let dt = times[k] - times[k - 1];
-        if (dt - step).abs() > 1e-6 * step.abs() {
+    let mut steps: Vec<f64> = (1..n).map(|k| times[k] - times[k - 1]).collect();
+    let first_steps = steps.clone();
+    steps.sort_by(f64::total_cmp);
+    let median = steps[steps.len() / 2];
+    let magnitude = times.iter().fold(0.0f64, |m, t| m.max(t.abs()));
+    let tolerance = 1e-6 * median.abs().max(magnitude);
+    for (k, &dt) in first_steps.iter().enumerate() {
+        if (dt - median).abs() > tolerance {
             return Err(CoreError::invalid(
-                format!("time step between frames {} and {k} in {source}", k - 1),
+                format!("time step between frames {k} and {} in {source}", k + 1),
                 dt,
-                format!("the regression needs equally spaced times (mean step {step}); resample the data first"),
+                format!("the regression needs equally spaced times (the median step is {median}); resample the data first"),
             ));
         }
     }
-    Ok(step)
+    Ok((times[n - 1] - times[0]) / (n - 1) as f64)
 }
 
 #[cfg(test)]
@@ -393,6 +400,25 @@ mod tests {
     fn uneven_spacing_rejected() {
         let err = uniform_spacing(&array![0.0, 0.1, 0.3], "t.npy").unwrap_err().to_string();
         assert!(err.contains("equally spaced"), "{err}");
+    }
+
+    /// One long gap is reported where it is, not at the first step.
+    #[test]
+    fn uneven_step_named_where_it_is() {
+        let mut times: Array1<f64> = (0..300).map(|k| k as f64 * 1e-3).collect();
+        for t in times.iter_mut().skip(201) {
+            *t += 1e-3;
+        }
+        let err = uniform_spacing(&times, "t.npy").unwrap_err().to_string();
+        assert!(err.contains("frames 200 and 201"), "{err}");
+    }
+
+    /// Times rounded to float32 still count as equally spaced.
+    #[test]
+    fn float32_times_accepted() {
+        let times: Array1<f64> = (0..1001).map(|k| (k as f64 * 1e-3) as f32 as f64).collect();
+        let step = uniform_spacing(&times, "t.npy").unwrap();
+        assert!((step - 1e-3).abs() < 1e-9, "{step}");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum CoreError {
     /// A file could not be read or written.
-    #[error("{action} '{path}' failed: {source}")]
+    /// The cause is the error's `source`, so error chains print it once.
+    #[error("{action} '{path}' failed")]
     Io {
         action: &'static str,
         path: PathBuf,

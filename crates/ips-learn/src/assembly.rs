@@ -116,7 +116,7 @@ pub fn assemble_strong(
             observe_every + 1
         )));
     }
-    let dt = uniform_spacing(&density.times, "the density's times")?;
+    let dt = uniform_spacing(&density.times, "the observation times of the density")?;
     let dt_obs = dt * observe_every as f64;
     let dx = grid.axes[0].dx();
 
