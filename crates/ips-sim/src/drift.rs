@@ -6,6 +6,8 @@
 use ips_core::Kernel;
 use rayon::prelude::*;
 
+use crate::sorting::sort_positions;
+
 /// Direct pairwise sum, `O(N^2)`, parallel over particles. Each particle's
 /// sum runs over `j` in order, so the result does not depend on the threads.
 pub fn direct(kernel: &Kernel, positions: &[f64], dim: usize, drift: &mut [f64]) {
@@ -44,17 +46,6 @@ pub fn direct(kernel: &Kernel, positions: &[f64], dim: usize, drift: &mut [f64])
         });
 }
 
-/// Maps an `f64` to a `u64` with the same order (for finite values): the
-/// sign bit is flipped for positives, every bit for negatives.
-fn sortable_bits(x: f64) -> u64 {
-    let bits = x.to_bits();
-    if bits >> 63 == 0 {
-        bits | (1 << 63)
-    } else {
-        !bits
-    }
-}
-
 /// Exact drift of a 1D polynomial kernel `phi(r) = sum_k p_k r^k` in
 /// `O(N log N)`.
 ///
@@ -74,8 +65,10 @@ pub struct PrefixSumDrift {
     /// `sum_p (-1)^p L_p A_p(y) - R_p A_p(-y)`.
     shifted: Vec<Vec<f64>>,
     order: Vec<usize>,
-    /// `(sortable key, particle)` pairs in the order of the previous call.
-    keyed: Vec<(u64, u32)>,
+    /// `(position, particle)` pairs in sorted order, and sorting buffers.
+    keyed: Vec<(f64, u32)>,
+    scratch: Vec<(f64, u32)>,
+    counts: Vec<u32>,
     sorted: Vec<f64>,
     /// `left[s * powers + p]`: sum of `y^p` over sorted positions before `s`.
     left: Vec<f64>,
@@ -103,6 +96,8 @@ impl PrefixSumDrift {
             shifted,
             order: Vec::new(),
             keyed: Vec::new(),
+            scratch: Vec::new(),
+            counts: Vec::new(),
             sorted: Vec::new(),
             left: Vec::new(),
             right: Vec::new(),
@@ -119,16 +114,13 @@ impl PrefixSumDrift {
         }
         let centre = positions.iter().sum::<f64>() / n as f64;
 
-        // Sorting contiguous (key, index) pairs is several times faster than
-        // sorting indices through the positions they point at. The pairs
-        // start from the previous order, which is nearly right.
         if self.keyed.len() != n {
-            self.keyed = (0..n as u32).map(|i| (0, i)).collect();
+            self.keyed = (0..n as u32).map(|i| (0.0, i)).collect();
         }
         for pair in self.keyed.iter_mut() {
-            pair.0 = sortable_bits(positions[pair.1 as usize]);
+            pair.0 = positions[pair.1 as usize];
         }
-        self.keyed.sort_unstable();
+        sort_positions(&mut self.keyed, &mut self.scratch, &mut self.counts);
         self.order.clear();
         self.order.extend(self.keyed.iter().map(|&(_, i)| i as usize));
         self.sorted.clear();

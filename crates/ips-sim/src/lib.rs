@@ -31,6 +31,7 @@ pub mod drift;
 pub mod error;
 pub mod initial;
 pub mod noise;
+pub mod sorting;
 mod simulate;
 
 pub use config::{DriftMethod, ModelConfig, SimulationConfig};
