@@ -1,0 +1,71 @@
+//! Drift evaluations per second: the prefix-sum method in 1D against the
+//! direct sum, and the direct sum in 2D, over N and thread counts.
+//!
+//! Run with `cargo bench -p ips-sim --bench drift`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ips_core::{Kernel, KernelTerm, Term};
+use ips_sim::drift::{direct, PrefixSumDrift};
+use ips_sim::noise::add_gaussian;
+
+fn cubic() -> Kernel {
+    Kernel {
+        convention: Default::default(),
+        terms: vec![KernelTerm { term: Term::Power(2), coefficient: 3.0 }],
+    }
+}
+
+/// Positions one noise step after a sorted state, as in a simulation.
+fn positions(n: usize, dim: usize) -> Vec<f64> {
+    let mut x: Vec<f64> = (0..n * dim).map(|i| ((i as f64) * 0.618_033_988_7).fract() * 4.0 - 2.0).collect();
+    if dim == 1 {
+        x.sort_by(f64::total_cmp);
+    }
+    add_gaussian(&mut x, dim, 0.014, 7, 0);
+    x
+}
+
+fn prefix_sum_1d(c: &mut Criterion) {
+    let mut group = c.benchmark_group("prefix_sum_1d");
+    group.sample_size(10);
+    for n in [1_000usize, 10_000, 100_000, 1_000_000] {
+        let x = positions(n, 1);
+        let mut drift = vec![0.0; n];
+        let mut method = PrefixSumDrift::new(vec![0.0, 0.0, 3.0]);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| method.evaluate(&x, &mut drift));
+        });
+    }
+    group.finish();
+}
+
+fn direct_by_threads(c: &mut Criterion, dim: usize, sizes: &[usize]) {
+    let mut group = c.benchmark_group(format!("direct_{dim}d"));
+    group.sample_size(10);
+    let kernel = cubic();
+    for &n in sizes {
+        let x = positions(n, dim);
+        let mut drift = vec![0.0; n * dim];
+        // Throughput in pair interactions.
+        group.throughput(Throughput::Elements((n * n) as u64));
+        for threads in [1usize, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            group.bench_with_input(BenchmarkId::new(format!("{threads}_threads"), n), &n, |b, _| {
+                b.iter(|| pool.install(|| direct(&kernel, &x, dim, &mut drift)));
+            });
+        }
+    }
+    group.finish();
+}
+
+fn direct_1d(c: &mut Criterion) {
+    direct_by_threads(c, 1, &[1_000, 10_000]);
+}
+
+fn direct_2d(c: &mut Criterion) {
+    direct_by_threads(c, 2, &[1_000, 10_000]);
+}
+
+criterion_group!(benches, prefix_sum_1d, direct_1d, direct_2d);
+criterion_main!(benches);
