@@ -24,9 +24,12 @@
 use std::ops::Range;
 
 use ips_core::artifact::{uniform_spacing, Density};
-use ndarray::{Array1, Array2, ArrayView1, Axis, Ix2};
+use ndarray::{Array1, Array2, Axis, Ix2};
+#[cfg(test)]
+use ndarray::ArrayView1;
 use rayon::prelude::*;
 
+use crate::convolution::GridConvolution;
 use crate::{Dictionary, LearnError, Result};
 
 /// The assembled linear system, with rows grouped by time step.
@@ -70,7 +73,9 @@ fn stencil(dictionary: &Dictionary, k: usize, m: usize, dx: f64) -> Vec<f64> {
         .collect()
 }
 
-/// `(G conv rho)(x_m) = dx sum_l G(x_m - x_l) rho_l` by the direct sum.
+/// `(G conv rho)(x_m) = dx sum_l G(x_m - x_l) rho_l` by the direct sum: the
+/// oracle of the FFT path in the tests.
+#[cfg(test)]
 fn convolve(stencil: &[f64], rho: ArrayView1<f64>, dx: f64, out: &mut [f64]) {
     let m = rho.len();
     for (i, value) in out.iter_mut().enumerate() {
@@ -138,6 +143,7 @@ pub fn assemble_strong(
     let interior = m - 2;
     let rows = used.len() * interior;
 
+    let convolution = GridConvolution::new(m, dx, &stencils);
     let mut matrix = Array2::<f64>::zeros((rows, columns));
     let mut target = Array1::<f64>::zeros(rows);
     matrix
@@ -145,32 +151,35 @@ pub fn assemble_strong(
         .into_par_iter()
         .zip(target.axis_chunks_iter_mut(Axis(0), interior).into_par_iter())
         .zip(used.par_iter().zip(&bandwidth_drift))
-        .for_each(|((mut block, mut block_target), (&n, &smoothing))| {
-            let now = rho.row(n);
-            let next = rho.row(n + observe_every);
-            let mut convolution = vec![0.0; m];
-            let mut product = vec![0.0; m];
-            for (k, g) in stencils.iter().enumerate() {
-                convolve(g, now, dx, &mut convolution);
-                for i in 0..m {
-                    product[i] = now[i] * convolution[i];
-                }
-                for i in 1..m - 1 {
-                    block[[i - 1, k]] = (product[i + 1] - product[i - 1]) / (2.0 * dx);
-                }
-            }
-            for i in 1..m - 1 {
-                let time_derivative = (next[i] - now[i]) / dt_obs;
-                let laplacian = (now[i + 1] - 2.0 * now[i] + now[i - 1]) / (dx * dx);
-                match diffusion {
-                    Some(d) => block_target[i - 1] = time_derivative - (d + smoothing) * laplacian,
-                    None => {
-                        block_target[i - 1] = time_derivative - smoothing * laplacian;
-                        block[[i - 1, n_terms]] = laplacian;
+        .for_each_init(
+            || (convolution.workspace(), vec![vec![0.0; m]; n_terms]),
+            |(workspace, convolutions), ((mut block, mut block_target), (&n, &smoothing))| {
+                let now = rho.row(n);
+                let next = rho.row(n + observe_every);
+                let now_values: Vec<f64> = now.to_vec();
+                convolution.apply(&now_values, workspace, convolutions);
+                let mut product = vec![0.0; m];
+                for (k, conv) in convolutions.iter().enumerate() {
+                    for i in 0..m {
+                        product[i] = now[i] * conv[i];
+                    }
+                    for i in 1..m - 1 {
+                        block[[i - 1, k]] = (product[i + 1] - product[i - 1]) / (2.0 * dx);
                     }
                 }
-            }
-        });
+                for i in 1..m - 1 {
+                    let time_derivative = (next[i] - now[i]) / dt_obs;
+                    let laplacian = (now[i + 1] - 2.0 * now[i] + now[i - 1]) / (dx * dx);
+                    match diffusion {
+                        Some(d) => block_target[i - 1] = time_derivative - (d + smoothing) * laplacian,
+                        None => {
+                            block_target[i - 1] = time_derivative - smoothing * laplacian;
+                            block[[i - 1, n_terms]] = laplacian;
+                        }
+                    }
+                }
+            },
+        );
 
     let mut column_names: Vec<String> = dictionary.terms.iter().map(|t| t.name()).collect();
     if diffusion.is_none() {
@@ -216,5 +225,27 @@ mod tests {
         assert!((out[0] - (-1.0)).abs() < 1e-15, "{out:?}");
         // At x_1: G(-0.5) rho_2 + G(0.5) rho_0 = -1 + 0.5.
         assert!((out[1] - 0.5 * (-0.5 * 2.0 + 0.5)).abs() < 1e-15, "{out:?}");
+    }
+
+    /// The FFT convolution of the assembly against the direct sum for every
+    /// power of the case-A dictionary.
+    #[test]
+    fn fft_convolution_matches_direct_for_powers() {
+        let dictionary = Dictionary { convention: Convention::Force, terms: (0..8).map(Term::Power).collect() };
+        let (m, dx) = (101, 0.06);
+        let stencils: Vec<Vec<f64>> = (0..8).map(|k| stencil(&dictionary, k, m, dx)).collect();
+        let rho = ndarray::Array1::from_iter((0..m).map(|i| (-((i as f64 - 40.0) * dx).powi(2) / 0.2).exp()));
+        let fast = crate::convolution::GridConvolution::new(m, dx, &stencils);
+        let mut workspace = fast.workspace();
+        let mut out = vec![vec![0.0; m]; 8];
+        fast.apply(rho.as_slice().unwrap(), &mut workspace, &mut out);
+        for (k, g) in stencils.iter().enumerate() {
+            let mut direct = vec![0.0; m];
+            convolve(g, rho.view(), dx, &mut direct);
+            let scale = direct.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            for i in 0..m {
+                assert!((out[k][i] - direct[i]).abs() < 1e-12 * scale, "r^{k} at point {i}");
+            }
+        }
     }
 }

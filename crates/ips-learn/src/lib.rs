@@ -28,6 +28,7 @@
 
 pub mod assembly;
 pub mod config;
+pub mod convolution;
 pub mod dictionary;
 pub mod error;
 pub mod lasso;
