@@ -167,6 +167,92 @@ pub fn forward_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ips_core::artifact::{DensityMeta, FORMAT_VERSION};
+    use ips_core::{Axis as GridAxis, Grid, KernelTerm, Term};
+    use ndarray::{Array1, Array2, ArrayD};
+
+    fn power(k: u32, coefficient: f64) -> ForwardModel {
+        ForwardModel {
+            kernel: Kernel { convention: Default::default(), terms: vec![KernelTerm { term: Term::Power(k), coefficient }] },
+            diffusion: 0.1,
+        }
+    }
+
+    /// Two Gaussian bumps at +-0.8 on `grid`, as a density with snapshots at `times`, all equal.
+    fn bumps(grid: &Grid, times: &[f64]) -> Density {
+        let points: Vec<Vec<f64>> = grid.axes.iter().map(|a| a.points()).collect();
+        let shape = grid.shape();
+        let one = ArrayD::from_shape_fn(shape.clone(), |index| {
+            let x = points[0][index[0]];
+            let y = if shape.len() == 2 { points[1][index[1]] } else { 0.0 };
+            let bump = |c: f64| (-((x - c).powi(2) + y * y) / (2.0 * 0.09)).exp();
+            bump(-0.8) + bump(0.8)
+        });
+        let mut full_shape = vec![times.len()];
+        full_shape.extend(&shape);
+        let values = one.broadcast(full_shape).expect("snapshots share the grid shape").to_owned();
+        Density {
+            values,
+            times: Array1::from(times.to_vec()),
+            bandwidth: Array2::zeros((times.len(), grid.dim())),
+            mass_outside: Array1::zeros(times.len()),
+            meta: DensityMeta {
+                format_version: FORMAT_VERSION,
+                source: "test".into(),
+                grid: grid.clone(),
+                n_particles: None,
+                diffusion: Some(0.1),
+                kernel: None,
+                config: serde_json::Value::Null,
+                tool_version: "test".into(),
+            },
+        }
+    }
+
+    /// A learned kernel 10 % stronger than the truth: the solutions separate,
+    /// and the free energy of each solution under its own functional falls.
+    #[test]
+    fn forward_check_1d_separates_kernels() {
+        let grid = Grid::new(vec![GridAxis::new(-3.0, 3.0, 60, "grid").unwrap()]).unwrap();
+        let times: Vec<f64> = (0..=20).map(|n| 0.5 + n as f64 * 0.01).collect();
+        let data = bumps(&grid, &times);
+        let check = forward_check(&data, Some(&power(2, 3.0)), &power(2, 3.3), &SolverConfig::new(0.2, 0.05), &|| {}).unwrap();
+        let series = &check.series;
+
+        assert_eq!(series.times.len(), 5);
+        assert!((series.times[0] - 0.5).abs() < 1e-12, "times start at the first data time");
+        assert_eq!(series.data_snapshots, vec![Some(0), Some(5), Some(10), Some(15), Some(20)]);
+        assert_eq!(series.w2_true_learned[0], Some(0.0));
+        let w2_max = series.w2_max().unwrap();
+        assert!(w2_max > 1e-3, "W2 between 3 r^2 and 3.3 r^2 solutions is {w2_max}");
+        assert!(series.reference_is_true);
+        assert!(
+            series.free_energy_learned_own.windows(2).all(|w| w[1] <= w[0]),
+            "{:?}",
+            series.free_energy_learned_own
+        );
+        assert!(series.free_energy_true.windows(2).all(|w| w[1] <= w[0]), "{:?}", series.free_energy_true);
+    }
+
+    /// In 2D, W2 is taken at a subset of times, and equal kernels give W2 = 0.
+    #[test]
+    fn forward_check_2d_subsamples_w2() {
+        let axis = GridAxis::new(-2.0, 2.0, 20, "grid").unwrap();
+        let grid = Grid::new(vec![axis.clone(), axis]).unwrap();
+        let data = bumps(&grid, &[0.0]);
+        let truth = power(2, 3.0);
+        let config = SolverConfig::new(0.5, 0.01);
+        let check = forward_check(&data, Some(&truth), &truth, &config, &|| {}).unwrap();
+        let series = &check.series;
+
+        assert_eq!(series.times.len(), 51);
+        let taken = series.w2_true_learned.iter().filter(|w| w.is_some()).count();
+        assert!(taken <= MAX_W2_TIMES_2D + 1, "{taken} W2 values");
+        assert!(series.w2_true_learned.last().unwrap().is_some(), "the last time always has W2");
+        assert!(series.w2_true_learned.iter().flatten().all(|&w| w < 1e-6), "{:?}", series.w2_true_learned);
+        assert_eq!(series.w2_true_data[0], Some(0.0));
+        assert_eq!(series.w2_true_data[1], None, "no data after the first snapshot");
+    }
 
     #[test]
     fn matching_snapshot_tolerates_rounding() {

@@ -544,6 +544,120 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forward::{forward_check, ForwardModel};
+    use ips_core::artifact::{DensityMeta, FORMAT_VERSION};
+    use ips_core::{Axis as GridAxis, Grid, KernelTerm, Term};
+    use ips_meanfield::SolverConfig;
+    use ndarray::{Array1, Array2, ArrayD};
+
+    /// A model with two terms and two Phase I iterations, as `model.json` stores it.
+    fn model() -> LearnedModel {
+        let iteration = |k: usize, c: [f64; 2], residual: f64| {
+            serde_json::json!({
+                "iteration": k, "batch": [0, 1], "lambda_max": 1.0, "lambda": 0.01,
+                "coefficients": c, "normalised_coefficients": c, "threshold": 0.1,
+                "mask": [c[0] != 0.0, c[1] != 0.0], "relative_residual": residual,
+            })
+        };
+        serde_json::from_value(serde_json::json!({
+            "format_version": 1,
+            "tool_version": "test",
+            "convention": "force",
+            "terms": [
+                { "name": "r^1", "coefficient": 0.0, "active": false, "std_error": null },
+                { "name": "r^2", "coefficient": 2.9, "active": true, "std_error": 0.01 },
+            ],
+            "diffusion": { "value": 0.1, "learned": false, "std_error": null },
+            "assembly": { "formulation": "strong", "rows": 10, "columns": 2, "time_steps": 2, "dt_obs": 0.01,
+                          "normalised_condition_number": 3.0 },
+            "phase_one": {
+                "mask": [false, true], "coefficients": [0.0, 2.9],
+                "iterations": [iteration(1, [0.2, 2.8], 0.31), iteration(2, [0.0, 2.9], 0.30)],
+                "stop_reason": "the mask did not change",
+            },
+            "phase_two": { "coefficients": [0.0, 2.9], "std_errors": [null, 0.01], "residual_norm": 1.0,
+                           "relative_residual": 0.3, "condition_number": 1.0 },
+            "config": { "dictionary": ["r^1", "r^2"] },
+            "seed": 1,
+        }))
+        .expect("the test model matches the model.json schema")
+    }
+
+    fn bump_density(grid: &Grid) -> Density {
+        let points: Vec<Vec<f64>> = grid.axes.iter().map(|a| a.points()).collect();
+        let shape = grid.shape();
+        let one = ArrayD::from_shape_fn(shape.clone(), |index| {
+            let r2: f64 = (0..shape.len()).map(|d| (points[d][index[d]] - 0.3).powi(2)).sum();
+            (-r2 / 0.18).exp()
+        });
+        let mut full_shape = vec![1];
+        full_shape.extend(&shape);
+        Density {
+            values: one.broadcast(full_shape).unwrap().to_owned(),
+            times: Array1::from(vec![0.0]),
+            bandwidth: Array2::zeros((1, grid.dim())),
+            mass_outside: Array1::zeros(1),
+            meta: DensityMeta {
+                format_version: FORMAT_VERSION,
+                source: "test".into(),
+                grid: grid.clone(),
+                n_particles: None,
+                diffusion: Some(0.1),
+                kernel: None,
+                config: serde_json::Value::Null,
+                tool_version: "test".into(),
+            },
+        }
+    }
+
+    fn stems(figures: &[Figure]) -> Vec<&str> {
+        figures.iter().map(|f| f.stem.as_str()).collect()
+    }
+
+    /// Writes the figures of a short run on `grid` and checks the files.
+    fn write_run_plots(grid: &Grid) -> Vec<Figure> {
+        let data = bump_density(grid);
+        let model = model();
+        let learned = model.kernel().unwrap();
+        let truth = Kernel { convention: Default::default(), terms: vec![KernelTerm { term: Term::Power(2), coefficient: 3.0 }] };
+        let check = forward_check(
+            &data,
+            Some(&ForwardModel { kernel: truth.clone(), diffusion: 0.1 }),
+            &ForwardModel { kernel: learned.clone(), diffusion: 0.1 },
+            &SolverConfig::new(0.1, 0.05),
+            &|| {},
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let plots = RunPlots { data: &data, forward: Some(&check), model: &model, learned: &learned, truth: Some(&truth), r_max: 2.0 };
+        let figures = write_plots(dir.path(), &plots).unwrap();
+        for figure in &figures {
+            for extension in ["png", "svg"] {
+                let path = dir.path().join(format!("{}.{extension}", figure.stem));
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                assert!(size > 1000, "{} is missing or empty", path.display());
+            }
+        }
+        figures
+    }
+
+    #[test]
+    fn plots_1d_write_every_figure() {
+        let grid = Grid::new(vec![GridAxis::new(-2.0, 2.0, 40, "grid").unwrap()]).unwrap();
+        let figures = write_run_plots(&grid);
+        assert_eq!(
+            stems(&figures),
+            vec!["density_xt", "snapshots", "kernel", "w2", "free_energy", "sparsity_path", "residual"]
+        );
+    }
+
+    #[test]
+    fn plots_2d_skip_heat_map_and_snapshots() {
+        let axis = GridAxis::new(-2.0, 2.0, 16, "grid").unwrap();
+        let grid = Grid::new(vec![axis.clone(), axis]).unwrap();
+        let figures = write_run_plots(&grid);
+        assert_eq!(stems(&figures), vec!["kernel", "w2", "free_energy", "sparsity_path", "residual"]);
+    }
 
     #[test]
     fn overlay_indices_cover_ends() {
