@@ -8,7 +8,7 @@ use ips_meanfield::{free_energy, SolverConfig};
 use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 
-use crate::wasserstein::w2;
+use crate::wasserstein::{w2, MASS_TOLERANCE};
 use crate::{EvalError, Result};
 
 /// In 2D, W2 is computed at this many evenly spaced times at most, because
@@ -85,15 +85,24 @@ fn matching_snapshot(data_times: &[f64], t: f64) -> Option<usize> {
     (distance <= 1e-6 * step).then_some(index)
 }
 
+/// Relative difference of the masses of two densities on the same grid.
+fn relative_mass_difference(a: &ndarray::ArrayViewD<f64>, b: &ndarray::ArrayViewD<f64>) -> f64 {
+    let (mass_a, mass_b) = (a.sum(), b.sum());
+    (mass_a - mass_b).abs() / mass_a.abs().max(mass_b.abs())
+}
+
 /// Runs the forward check from the first snapshot of `data`.
 ///
 /// `on_snapshot` is called once per solver snapshot of each run, for a
 /// progress bar. The free energies use the true model when it is given,
 /// else the learned one, so that the curves of one run are comparable.
+/// A data snapshot whose mass differs from the solution's by more than
+/// [`MASS_TOLERANCE`] (mass lost past the grid edges) gets no W2, and a
+/// warning is logged with the number of such snapshots.
 ///
 /// # Errors
 /// Errors of the solver (an invalid `config`, a kernel that diverges), and
-/// of [`w2`] when a solution and the data differ in mass.
+/// of [`w2`] for densities that are negative or of zero mass.
 pub fn forward_check(
     data: &Density,
     truth: Option<&ForwardModel>,
@@ -135,11 +144,18 @@ pub fn forward_check(
         data_snapshots: data_snapshots.clone(),
         reference_is_true: truth.is_some(),
     };
+    let mut mass_mismatches = 0usize;
     for (k, snapshot) in data_snapshots.iter().enumerate() {
         let take_w2 = k % w2_stride == 0 || k + 1 == times.len();
         let learned_values = learned_solution.values.index_axis(Axis(0), k);
         let true_values = true_solution.as_ref().map(|s| s.values.index_axis(Axis(0), k));
-        let data_values = snapshot.map(|n| data.values.index_axis(Axis(0), n));
+        let mut data_values = snapshot.map(|n| data.values.index_axis(Axis(0), n));
+        if let Some(values) = &data_values {
+            if relative_mass_difference(values, &learned_values.view()) > MASS_TOLERANCE {
+                mass_mismatches += 1;
+                data_values = None;
+            }
+        }
 
         let pair = |a: Option<ndarray::ArrayViewD<f64>>, b: Option<ndarray::ArrayViewD<f64>>| -> Result<Option<f64>> {
             match (a, b) {
@@ -155,6 +171,14 @@ pub fn forward_check(
         series.free_energy_true.push(true_values.map(|v| energy(reference, v)));
         series.free_energy_learned.push(energy(reference, learned_values.view()));
         series.free_energy_learned_own.push(energy(learned, learned_values.view()));
+    }
+    if mass_mismatches > 0 {
+        tracing::warn!(
+            snapshots = mass_mismatches,
+            tolerance = MASS_TOLERANCE,
+            "data snapshots differ in mass from the solution, so they have no W2 to it and no free energy; \
+             widen kde.lo and kde.hi if the data loses mass past the grid edges"
+        );
     }
     tracing::info!(
         snapshots = times.len(),
@@ -182,7 +206,7 @@ mod tests {
     fn bumps(grid: &Grid, times: &[f64]) -> Density {
         let points: Vec<Vec<f64>> = grid.axes.iter().map(|a| a.points()).collect();
         let shape = grid.shape();
-        let one = ArrayD::from_shape_fn(shape.clone(), |index| {
+        let snapshot = ArrayD::from_shape_fn(shape.clone(), |index| {
             let x = points[0][index[0]];
             let y = if shape.len() == 2 { points[1][index[1]] } else { 0.0 };
             let bump = |c: f64| (-((x - c).powi(2) + y * y) / (2.0 * 0.09)).exp();
@@ -190,7 +214,7 @@ mod tests {
         });
         let mut full_shape = vec![times.len()];
         full_shape.extend(&shape);
-        let values = one.broadcast(full_shape).expect("snapshots share the grid shape").to_owned();
+        let values = snapshot.broadcast(full_shape).expect("snapshots share the grid shape").to_owned();
         Density {
             values,
             times: Array1::from(times.to_vec()),
@@ -234,6 +258,24 @@ mod tests {
         assert!(series.free_energy_true.windows(2).all(|w| w[1] <= w[0]), "{:?}", series.free_energy_true);
     }
 
+    /// Data that loses mass gets no W2 or free energy at those times, and the run goes on.
+    #[test]
+    fn forward_check_skips_data_of_other_mass() {
+        let grid = Grid::new(vec![GridAxis::new(-3.0, 3.0, 60, "grid").unwrap()]).unwrap();
+        let times: Vec<f64> = (0..=2).map(|n| n as f64 * 0.05).collect();
+        let mut data = bumps(&grid, &times);
+        data.values.index_axis_mut(Axis(0), 2).mapv_inplace(|v| 0.9 * v);
+        let truth = power(2, 3.0);
+        let check = forward_check(&data, Some(&truth), &truth, &SolverConfig::new(0.1, 0.05), &|| {}).unwrap();
+        let series = &check.series;
+
+        assert!(series.w2_true_data[1].is_some());
+        assert_eq!(series.w2_true_data[2], None);
+        assert_eq!(series.w2_learned_data[2], None);
+        assert_eq!(series.free_energy_data[2], None);
+        assert!(series.w2_true_learned[2].is_some());
+    }
+
     /// In 2D, W2 is taken at a subset of times, and equal kernels give W2 = 0.
     #[test]
     fn forward_check_2d_subsamples_w2() {
@@ -246,8 +288,8 @@ mod tests {
         let series = &check.series;
 
         assert_eq!(series.times.len(), 51);
-        let taken = series.w2_true_learned.iter().filter(|w| w.is_some()).count();
-        assert!(taken <= MAX_W2_TIMES_2D + 1, "{taken} W2 values");
+        let w2_count = series.w2_true_learned.iter().filter(|w| w.is_some()).count();
+        assert!(w2_count <= MAX_W2_TIMES_2D + 1, "{w2_count} W2 values");
         assert!(series.w2_true_learned.last().unwrap().is_some(), "the last time always has W2");
         assert!(series.w2_true_learned.iter().flatten().all(|&w| w < 1e-6), "{:?}", series.w2_true_learned);
         assert_eq!(series.w2_true_data[0], Some(0.0));

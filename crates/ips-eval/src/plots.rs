@@ -75,7 +75,7 @@ macro_rules! render {
 
 /// Writes every figure that applies to the run into `dir` and returns them
 /// in the order of the report. 2D data has no x–t heat map or snapshot
-/// overlay; a log line says so.
+/// overlay, and the skip is logged.
 ///
 /// # Errors
 /// [`EvalError::Plot`] with the path when a file cannot be drawn or written.
@@ -550,7 +550,7 @@ mod tests {
     use ips_meanfield::SolverConfig;
     use ndarray::{Array1, Array2, ArrayD};
 
-    /// A model with two terms and two Phase I iterations, as `model.json` stores it.
+    /// Builds a model with two terms and two Phase I iterations, as `model.json` stores it.
     fn model() -> LearnedModel {
         let iteration = |k: usize, c: [f64; 2], residual: f64| {
             serde_json::json!({
@@ -586,14 +586,14 @@ mod tests {
     fn bump_density(grid: &Grid) -> Density {
         let points: Vec<Vec<f64>> = grid.axes.iter().map(|a| a.points()).collect();
         let shape = grid.shape();
-        let one = ArrayD::from_shape_fn(shape.clone(), |index| {
+        let snapshot = ArrayD::from_shape_fn(shape.clone(), |index| {
             let r2: f64 = (0..shape.len()).map(|d| (points[d][index[d]] - 0.3).powi(2)).sum();
             (-r2 / 0.18).exp()
         });
         let mut full_shape = vec![1];
         full_shape.extend(&shape);
         Density {
-            values: one.broadcast(full_shape).unwrap().to_owned(),
+            values: snapshot.broadcast(full_shape).unwrap().to_owned(),
             times: Array1::from(vec![0.0]),
             bandwidth: Array2::zeros((1, grid.dim())),
             mass_outside: Array1::zeros(1),
@@ -676,7 +676,8 @@ mod tests {
     #[test]
     fn range_widens_flat_values() {
         let (lo, hi) = range([2.0, 2.0].into_iter());
-        assert!(lo < 2.0 && hi > 2.0, "{lo} {hi}");
+        assert!(lo < 2.0, "{lo}");
+        assert!(hi > 2.0, "{hi}");
         assert_eq!(range(std::iter::empty()), (0.0, 1.0));
     }
 }

@@ -255,8 +255,8 @@ fn log_weights(p: &[f64]) -> Vec<f64> {
     p.iter().map(|&v| if v > 0.0 { v.ln() } else { f64::NEG_INFINITY }).collect()
 }
 
-/// The regularisations of the epsilon-scaling schedule: from the squared
-/// diameter of the grid, halved at every stage, down to `target`.
+/// Returns the regularisations of the epsilon-scaling schedule: from the
+/// squared diameter of the grid, halved at every stage, down to `target`.
 fn epsilon_schedule(grid: &Grid, target: f64) -> Vec<f64> {
     let diameter_squared: f64 = grid.axes.iter().map(|a| (a.hi - a.lo).powi(2)).sum();
     let mut schedule = Vec::new();
@@ -344,7 +344,7 @@ mod tests {
         Grid::new(vec![Axis::new(lo, hi, intervals, "grid").unwrap()]).unwrap()
     }
 
-    /// A Gaussian on the grid points, scaled so that its values sum to 1.
+    /// Samples a Gaussian at the grid points, scaled so that the values sum to 1.
     fn gaussian(points: &[f64], mean: f64, sd: f64) -> Vec<f64> {
         let values: Vec<f64> = points.iter().map(|x| (-(x - mean).powi(2) / (2.0 * sd * sd)).exp()).collect();
         let sum: f64 = values.iter().sum();
@@ -471,7 +471,7 @@ mod tests {
         assert!(err.to_string().contains("shape"), "{err}");
     }
 
-    /// An isotropic Gaussian on the grid points, scaled so that its values sum to 1.
+    /// Samples an isotropic Gaussian at the grid points, scaled so that the values sum to 1.
     fn gaussian_2d(grid: &Grid, mean: (f64, f64), sd: f64) -> Array2<f64> {
         let x = grid.axes[0].points();
         let y = grid.axes[1].points();
