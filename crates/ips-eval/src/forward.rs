@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn forward_check_2d_subsamples_w2() {
         let axis = GridAxis::new(-2.0, 2.0, 20, "grid").unwrap();
-        let grid = Grid::new(vec![axis.clone(), axis]).unwrap();
+        let grid = Grid::new(vec![axis, axis]).unwrap();
         let data = bumps(&grid, &[0.0]);
         let truth = power(2, 3.0);
         let config = SolverConfig::new(0.5, 0.01);

@@ -654,7 +654,7 @@ mod tests {
     #[test]
     fn plots_2d_skip_heat_map_and_snapshots() {
         let axis = GridAxis::new(-2.0, 2.0, 16, "grid").unwrap();
-        let grid = Grid::new(vec![axis.clone(), axis]).unwrap();
+        let grid = Grid::new(vec![axis, axis]).unwrap();
         let figures = write_run_plots(&grid);
         assert_eq!(stems(&figures), vec!["kernel", "w2", "free_energy", "sparsity_path", "residual"]);
     }

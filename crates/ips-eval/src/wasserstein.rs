@@ -486,7 +486,7 @@ mod tests {
     #[test]
     fn w2_2d_isotropic_gaussians() {
         let axis = Axis::new(-2.5, 2.5, 40, "grid").unwrap();
-        let grid = Grid::new(vec![axis.clone(), axis]).unwrap();
+        let grid = Grid::new(vec![axis, axis]).unwrap();
         for (m1, s1, m2, s2) in [((0.0, 0.0), 0.4, (0.6, -0.3), 0.4), ((-0.2, 0.1), 0.35, (0.3, 0.2), 0.5)] {
             let a = gaussian_2d(&grid, m1, s1);
             let b = gaussian_2d(&grid, m2, s2);
@@ -499,7 +499,7 @@ mod tests {
     #[test]
     fn w2_2d_zero_on_self() {
         let axis = Axis::new(-2.0, 2.0, 30, "grid").unwrap();
-        let grid = Grid::new(vec![axis.clone(), axis]).unwrap();
+        let grid = Grid::new(vec![axis, axis]).unwrap();
         let a = gaussian_2d(&grid, (0.3, -0.2), 0.4);
         let value = w2(&grid, a.view().into_dyn(), a.view().into_dyn()).unwrap();
         assert!(value < 1e-6, "{value}");
@@ -508,7 +508,7 @@ mod tests {
     #[test]
     fn epsilon_schedule_halves_to_target() {
         let axis = Axis::new(0.0, 1.0, 10, "grid").unwrap();
-        let grid = Grid::new(vec![axis.clone(), axis]).unwrap();
+        let grid = Grid::new(vec![axis, axis]).unwrap();
         let schedule = epsilon_schedule(&grid, 0.1);
         assert_eq!(schedule.first(), Some(&2.0));
         assert_eq!(schedule.last(), Some(&0.1));
