@@ -42,13 +42,42 @@ fn run_small_cubic_finds_r2() {
         "eval.json",
         "eval.md",
         "experiment.toml",
+        "forward.json",
+        "forward_true.npy",
+        "forward_learned.npy",
+        "report.md",
+        "metrics.json",
     ] {
         assert!(out.join(file).exists(), "{file} is missing");
     }
+    for figure in ["density_xt", "snapshots", "kernel", "w2", "free_energy", "sparsity_path", "residual"] {
+        for extension in ["png", "svg"] {
+            let path = out.join("plots").join(format!("{figure}.{extension}"));
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            assert!(size > 1000, "{} is missing or empty", path.display());
+        }
+    }
+    let png = std::fs::read(out.join("plots/kernel.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "kernel.png is not a PNG file");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("](plots/w2.png)"), "report.md does not link the W2 plot");
+    assert!(report.contains("## Forward check"), "report.md has no forward-check section");
     let positions: Array3<f64> = read_npy(out.join("trajectories.npy")).unwrap();
     assert_eq!(positions.shape(), &[501, 5000, 1]);
     let eval: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
     assert_eq!(eval["coefficients"]["support_recovered"], true);
+
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let w2_max = metrics["w2_max"].as_f64().expect("w2_max is a number");
+    assert!(w2_max > 0.0, "w2_max = {w2_max}");
+    assert!(w2_max < 0.01, "w2_max = {w2_max}");
+    let kernel_error = metrics["kernel_rel_l2_error"].as_f64().expect("kernel_rel_l2_error is a number");
+    assert!(kernel_error < 0.05, "kernel_rel_l2_error = {kernel_error}");
+    assert!(metrics["free_energy_final_true"].is_f64(), "free_energy_final_true is missing");
+    assert!(metrics["free_energy_final_learned"].is_f64(), "free_energy_final_learned is missing");
+    assert_eq!(metrics["coefficients"]["r^2"]["true"], 3.0);
+    assert!(metrics["coefficients"]["r^2"]["learned"].is_f64(), "coefficients.r^2.learned is missing");
+    assert_eq!(metrics["coefficients"]["r^5"]["learned"], 0.0);
 }
 
 /// The same positions passed as a user's NPY file `[n_times, N]` with
@@ -129,6 +158,9 @@ fn stages_one_by_one_match_run() {
     let output = ips(&["eval", "--model", &path("m.json"), "--density", &path("d.npy"), "--config", config, "--out", &path("e.json")]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(dir.path().join("e.md").exists());
+    for file in ["report.md", "metrics.json", "forward.json", "plots/kernel.png", "plots/w2.svg"] {
+        assert!(dir.path().join(file).exists(), "ips eval did not write {file}");
+    }
 
     let run = dir.path().join("run");
     let output = ips(&["run", config, "--out", run.to_str().unwrap()]);
@@ -204,7 +236,7 @@ fn artifacts_independent_of_threads() {
             .unwrap();
         assert!(output.status.success(), "{}", stderr(&output));
     }
-    for file in ["trajectories.npy", "density.npy", "model.json", "eval.json"] {
+    for file in ["trajectories.npy", "density.npy", "model.json", "eval.json", "forward.json", "metrics.json"] {
         let one = std::fs::read(dir.path().join("1").join(file)).unwrap();
         let two = std::fs::read(dir.path().join("2").join(file)).unwrap();
         assert!(one == two, "{file} differs between 1 and 2 threads");

@@ -44,7 +44,8 @@ pub struct Experiment {
     pub simulation: Option<SimulationConfig>,
     pub kde: KdeConfig,
     pub learn: LearnConfig,
-    /// Settings of the mean-field solver, for `ips meanfield`.
+    /// Settings of the mean-field solver, for `ips meanfield` and the
+    /// forward check of `ips run` and `ips eval`.
     #[serde(default)]
     pub meanfield: Option<SolverConfig>,
 }

@@ -4,6 +4,7 @@
 //! them for one experiment file.
 
 mod experiment;
+mod forward;
 mod stages;
 mod ui;
 
@@ -138,7 +139,9 @@ enum Command {
         /// Experiment file with the true kernel in [model].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Output record (.json); a Markdown report is written beside it.
+        /// Output record (.json). Beside it go `eval.md` and, with --density,
+        /// the forward check (when the experiment has [meanfield]), the
+        /// figures in plots/, report.md and metrics.json.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         #[command(flatten)]
@@ -219,7 +222,17 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
             let experiment = config.map(|c| Experiment::load(&c, &overrides.set)).transpose()?;
             let model: ips_learn::LearnedModel = read_json(&model)?;
             let density = density.as_deref().map(read_density).transpose()?;
-            stages::evaluate(&model, density.as_ref(), experiment.as_ref(), &out, ui).map(drop)
+            let evaluation = stages::evaluate(&model, density.as_ref(), experiment.as_ref(), &out, ui)?;
+            match &density {
+                Some(density) => {
+                    let dir = out.parent().unwrap_or(Path::new("."));
+                    forward::forward_and_report(&model, density, experiment.as_ref(), &evaluation, dir, ui)
+                }
+                None => {
+                    tracing::info!("no --density: no forward check, figures or report.md");
+                    Ok(())
+                }
+            }
         }
     }
 }
@@ -247,7 +260,8 @@ fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, ui: &Ui) ->
     let density = stages::kde(&trajectories, experiment, &out.join("density.npy"), ui)?;
     drop(trajectories);
     let model = stages::learn(&density, experiment, &out.join("model.json"), ui)?;
-    stages::evaluate(&model, Some(&density), Some(experiment), &out.join("eval.json"), ui)?;
+    let evaluation = stages::evaluate(&model, Some(&density), Some(experiment), &out.join("eval.json"), ui)?;
+    forward::forward_and_report(&model, &density, Some(experiment), &evaluation, out, ui)?;
     ui.note(&format!("done in {:.1} s: {}", start.elapsed().as_secs_f64(), out.display()));
     Ok(())
 }

@@ -12,6 +12,13 @@ pub enum EvalError {
     Learn(#[from] ips_learn::LearnError),
 
     #[error(transparent)]
+    Meanfield(#[from] ips_meanfield::MeanfieldError),
+
+    /// Drawing or writing a plot failed.
+    #[error("drawing the plot '{path}' failed: {message}")]
+    Plot { path: String, message: String },
+
+    #[error(transparent)]
     Core(#[from] ips_core::CoreError),
 }
 
