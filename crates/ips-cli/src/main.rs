@@ -4,6 +4,8 @@
 //! them for one experiment file.
 
 mod experiment;
+mod info;
+mod pipeline;
 mod stages;
 mod ui;
 
@@ -13,10 +15,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use ips_core::artifact::Density;
-use ips_core::npy::read_json;
 
 use crate::experiment::Experiment;
+use crate::pipeline::{Pipeline, Rerun};
 use crate::stages::TimesSource;
 use crate::ui::Ui;
 
@@ -68,6 +69,19 @@ enum Command {
         input: TrajectoryInput,
         #[command(flatten)]
         overrides: Overrides,
+        /// Rerun every stage, even those whose output is up to date.
+        #[arg(long)]
+        force: bool,
+        /// Rerun this stage and every later one (simulate, kde, learn, eval).
+        #[arg(long, value_name = "STAGE", conflicts_with = "force")]
+        from: Option<String>,
+    },
+    /// Print the provenance record of an artifact: stage, tool version,
+    /// configuration, seed and the ids of its inputs.
+    Info {
+        /// Artifact: a main .npy file (the record is in its .json sidecar),
+        /// model.json or eval.json.
+        file: PathBuf,
     },
     /// Simulate the particle system of an experiment.
     Simulate {
@@ -165,72 +179,94 @@ fn times_source(input: &TrajectoryInput) -> TimesSource {
     }
 }
 
-fn read_density(path: &Path) -> Result<Density> {
-    Density::read(path).with_context(|| format!("reading the density artifact '{}' failed", path.display()))
-}
-
 fn dispatch(command: Command, ui: &Ui) -> Result<()> {
+    // A stage subcommand always runs; only `ips run` skips up-to-date stages.
+    let always = Pipeline::new(Rerun::All, ui);
     match command {
-        Command::Run { experiment, out, input, overrides } => {
+        Command::Run { experiment, out, input, overrides, force, from } => {
             let experiment = Experiment::load(&experiment, &overrides.set)?;
-            run(&experiment, &out, &input, ui)
+            let rerun = Rerun::from_options(force, from.as_deref())?;
+            run(&experiment, &out, &input, rerun, ui)
         }
+        Command::Info { file } => info::print(&file),
         Command::Simulate { experiment, out, overrides } => {
             let experiment = Experiment::load(&experiment, &overrides.set)?;
-            stages::simulate(&experiment, &out, ui).map(drop)
+            always.stage(stages::simulate_spec(&experiment, &out)?, |p| {
+                stages::simulate(&experiment, &out, p, ui)
+            })
         }
         Command::Kde { input, config, out, overrides } => {
             let experiment = Experiment::load(&config, &overrides.set)?;
             let Some(path) = &input.trajectories else {
                 anyhow::bail!("ips kde needs --trajectories FILE");
             };
-            let trajectories = stages::load_trajectories(path, &times_source(&input), Some(&experiment))?;
-            stages::kde(&trajectories, &experiment, &out, ui).map(drop)
+            let times = times_source(&input);
+            always.stage(stages::kde_spec(&experiment, path, &times, &out), |p| {
+                stages::kde(path, &times, &experiment, &out, p, ui)
+            })
         }
         Command::Learn { density, config, out, overrides } => {
             let experiment = Experiment::load(&config, &overrides.set)?;
-            let density = read_density(&density)?;
-            stages::learn(&density, &experiment, &out, ui).map(drop)
+            always.stage(stages::learn_spec(&experiment, &density, &out), |p| {
+                stages::learn(&density, &experiment, &out, p, ui)
+            })
         }
         Command::Meanfield { initial, snapshot, config, model, out, overrides } => {
             let experiment = Experiment::load(&config, &overrides.set)?;
-            let density = read_density(&initial)?;
-            let model: Option<ips_learn::LearnedModel> = model.as_deref().map(read_json).transpose()?;
-            stages::meanfield(&density, snapshot, &experiment, model.as_ref(), &out, ui).map(drop)
+            let spec = stages::meanfield_spec(&experiment, &initial, snapshot, model.as_deref(), &out);
+            always.stage(spec, |p| {
+                let density = stages::read_density(&initial)?;
+                let model = model.as_deref().map(stages::read_model).transpose()?;
+                stages::meanfield(&density, snapshot, &experiment, model.as_ref(), &out, p, ui)
+            })
         }
         Command::Eval { model, density, config, out, overrides } => {
             let experiment = config.map(|c| Experiment::load(&c, &overrides.set)).transpose()?;
-            let model: ips_learn::LearnedModel = read_json(&model)?;
-            let density = density.as_deref().map(read_density).transpose()?;
-            stages::evaluate(&model, density.as_ref(), experiment.as_ref(), &out, ui).map(drop)
+            let spec = stages::eval_spec(experiment.as_ref(), &model, density.as_deref(), &out);
+            always.stage(spec, |p| {
+                stages::evaluate(&model, density.as_deref(), experiment.as_ref(), &out, p, ui)
+            })
         }
     }
 }
 
-/// Runs the stages of `experiment` in order, writing into `out`.
-fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, ui: &Ui) -> Result<()> {
+/// Runs the stages of `experiment` in order, writing into `out`. Each stage
+/// is one [`Pipeline::stage`] call, skipped when its output is up to date;
+/// every stage reads its inputs from the files of the previous ones.
+fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, rerun: Rerun, ui: &Ui) -> Result<()> {
     let start = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating the output directory '{}' failed", out.display()))?;
     let resolved = toml::to_string_pretty(experiment).context("serialising the experiment failed")?;
     ips_core::npy::write_atomic(&out.join("experiment.toml"), |w| std::io::Write::write_all(w, resolved.as_bytes()))?;
+    let pipeline = Pipeline::new(rerun, ui);
+    let times = times_source(input);
 
     let trajectories = match &input.trajectories {
-        Some(path) => {
-            let t = stages::load_trajectories(path, &times_source(input), Some(experiment))?;
-            ui.note(&format!(
-                "trajectories: {} particles, {} frames from {}",
-                t.n_particles(),
-                t.times.len(),
-                path.display()
-            ));
-            t
+        Some(path) => path.clone(),
+        None => {
+            let path = out.join("trajectories.npy");
+            pipeline.stage(stages::simulate_spec(experiment, &path)?, |p| {
+                stages::simulate(experiment, &path, p, ui)
+            })?;
+            path
         }
-        None => stages::simulate(experiment, &out.join("trajectories.npy"), ui)?,
     };
-    let density = stages::kde(&trajectories, experiment, &out.join("density.npy"), ui)?;
-    drop(trajectories);
-    let model = stages::learn(&density, experiment, &out.join("model.json"), ui)?;
-    stages::evaluate(&model, Some(&density), Some(experiment), &out.join("eval.json"), ui)?;
+
+    let density = out.join("density.npy");
+    pipeline.stage(stages::kde_spec(experiment, &trajectories, &times, &density), |p| {
+        stages::kde(&trajectories, &times, experiment, &density, p, ui)
+    })?;
+
+    let model = out.join("model.json");
+    pipeline.stage(stages::learn_spec(experiment, &density, &model), |p| {
+        stages::learn(&density, experiment, &model, p, ui)
+    })?;
+
+    let eval = out.join("eval.json");
+    pipeline.stage(stages::eval_spec(Some(experiment), &model, Some(&density), &eval), |p| {
+        stages::evaluate(&model, Some(&density), Some(experiment), &eval, p, ui)
+    })?;
+
     ui.note(&format!("done in {:.1} s: {}", start.elapsed().as_secs_f64(), out.display()));
     Ok(())
 }

@@ -4,13 +4,20 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use ips_core::artifact::{read_positions, read_vector, check_times, Density, TrajectoryMeta, Trajectories, FORMAT_VERSION};
-use ips_core::npy::{companion, write_json};
+use ips_core::artifact::{
+    check_times, read_positions, read_vector, write_trajectory_companions, Density, TrajectoryMeta, Trajectories,
+    FORMAT_VERSION,
+};
+use ips_core::npy::{companion, read_json, write_json, NpyStreamWriter};
+use ips_core::Provenance;
 use ips_eval::Evaluation;
 use ips_learn::LearnedModel;
+use ips_sim::{FrameSink, SinkError};
 use ndarray::Array1;
+use serde_json::json;
 
 use crate::experiment::Experiment;
+use crate::pipeline::{Input, StageSpec};
 use crate::ui::Ui;
 
 /// Where the times of user trajectories come from.
@@ -20,28 +27,60 @@ pub struct TimesSource {
     pub dt: Option<f64>,
 }
 
-/// Runs the simulation of `experiment` and writes the trajectories to `out`.
-pub fn simulate(experiment: &Experiment, out: &Path, ui: &Ui) -> Result<Trajectories> {
+/// The simulation stage: it reads the `[model]`, `[initial]` and
+/// `[simulation]` sections and the seed.
+pub fn simulate_spec(experiment: &Experiment, out: &Path) -> Result<StageSpec> {
+    let (initial, simulation) = experiment.simulation_sections()?;
+    Ok(StageSpec {
+        name: "simulate",
+        inputs: Vec::new(),
+        config: json!({ "model": experiment.model, "initial": initial, "simulation": simulation }),
+        seed: Some(experiment.seed),
+        output: out.to_path_buf(),
+    })
+}
+
+/// Passes the frames of the simulation straight to an NPY file.
+struct NpySink(NpyStreamWriter);
+
+impl FrameSink for NpySink {
+    fn write_frame(&mut self, _index: usize, _time: f64, positions: &[f64]) -> std::result::Result<(), SinkError> {
+        self.0.append(positions).map_err(Into::into)
+    }
+}
+
+/// Runs the simulation of `experiment` and streams the trajectories into
+/// `out`, so that memory stays O(N) whatever the number of frames.
+pub fn simulate(experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
+    check_extension(out, "npy")?;
     let model = experiment.simulation_model()?;
     let (initial, config) = experiment.simulation_sections()?;
     let n_steps = config.validate()?;
+    let shape = [ips_sim::saved_frames(config)?, config.n_particles, model.dim];
+    let mut sink = NpySink(NpyStreamWriter::create(out, &shape)?);
+
     let bar = ui.bar(n_steps as u64, "simulate");
-    let trajectories = ips_sim::simulate(&model, initial, config, experiment.seed, &|step| {
+    let (times, mut meta) = ips_sim::simulate_into(&model, initial, config, experiment.seed, &mut sink, &|step| {
         if step % 16 == 0 || step == n_steps {
             bar.set_position(step as u64);
         }
     })?;
     bar.finish_and_clear();
-    trajectories
-        .write(out)
-        .with_context(|| format!("writing trajectories to '{}' failed", out.display()))?;
-    ui.note(&format!(
-        "simulate: {} particles, {} frames -> {}",
-        trajectories.n_particles(),
-        trajectories.times.len(),
-        out.display()
-    ));
-    Ok(trajectories)
+
+    meta.provenance = Some(provenance);
+    let context = || format!("writing trajectories to '{}' failed", out.display());
+    write_trajectory_companions(out, &times, &meta).with_context(context)?;
+    // The positions file comes last: its presence marks a complete artifact.
+    sink.0.finish().with_context(context)?;
+    ui.note(&format!("simulate: {} particles, {} frames -> {}", shape[1], shape[0], out.display()));
+    Ok(())
+}
+
+fn check_extension(path: &Path, extension: &str) -> Result<()> {
+    if path.extension().and_then(|e| e.to_str()) != Some(extension) {
+        bail!("invalid output path '{}': this output must end in .{extension}", path.display());
+    }
+    Ok(())
 }
 
 /// Reads trajectories: an artifact of `ips simulate`, or a user's NPY file
@@ -98,6 +137,7 @@ pub fn load_trajectories(path: &Path, source: &TimesSource, experiment: Option<&
             seed: None,
             config: serde_json::json!({ "imported_from": path.display().to_string() }),
             tool_version: env!("CARGO_PKG_VERSION").into(),
+            provenance: None,
         },
     };
     check_dimension(&trajectories, path, experiment)?;
@@ -118,11 +158,37 @@ fn check_dimension(trajectories: &Trajectories, path: &Path, experiment: Option<
     Ok(())
 }
 
-/// Estimates the density of every frame and writes it to `out`.
-pub fn kde(trajectories: &Trajectories, experiment: &Experiment, out: &Path, ui: &Ui) -> Result<Density> {
+/// The KDE stage: it reads the trajectories (and their times when given
+/// separately), the `[kde]` section and the `[model]` section, whose D and
+/// kernel are copied into imported trajectories' metadata.
+pub fn kde_spec(experiment: &Experiment, trajectories: &Path, times: &TimesSource, out: &Path) -> StageSpec {
+    let mut inputs = vec![Input::File { role: "trajectories", path: trajectories.to_path_buf() }];
+    if let Some(path) = &times.times {
+        inputs.push(Input::File { role: "times", path: path.clone() });
+    } else if let Some(dt) = times.dt {
+        inputs.push(Input::Value { role: "dt", text: dt.to_string() });
+    } else if companion(trajectories, "times.npy").exists() {
+        inputs.push(Input::File { role: "times", path: companion(trajectories, "times.npy") });
+    }
+    StageSpec {
+        name: "kde",
+        inputs,
+        config: json!({ "model": experiment.model, "kde": experiment.kde }),
+        seed: None,
+        output: out.to_path_buf(),
+    }
+}
+
+/// Reads the trajectories, estimates the density of every frame and writes
+/// it to `out`.
+pub fn kde(trajectories: &Path, times: &TimesSource, experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
+    check_extension(out, "npy")?;
+    let trajectories = load_trajectories(trajectories, times, Some(experiment))?;
     let n_times = trajectories.times.len();
     let bar = ui.bar(n_times as u64, "kde");
-    let density = ips_kde::estimate(trajectories, &experiment.kde, &|| bar.inc(1))?;
+    let mut density = ips_kde::estimate(&trajectories, &experiment.kde, &|| bar.inc(1))?;
+    drop(trajectories);
+    density.meta.provenance = Some(provenance);
     bar.finish_and_clear();
     let worst = density.mass_outside.iter().copied().fold(0.0, f64::max);
     if worst > 1e-3 {
@@ -135,13 +201,37 @@ pub fn kde(trajectories: &Trajectories, experiment: &Experiment, out: &Path, ui:
         .write(out)
         .with_context(|| format!("writing the density to '{}' failed", out.display()))?;
     ui.note(&format!("kde: {} snapshots on {:?} points -> {}", n_times, density.meta.grid.shape(), out.display()));
-    Ok(density)
+    Ok(())
 }
 
-/// Learns the kernel from `density` and writes `model.json` to `out`.
-pub fn learn(density: &Density, experiment: &Experiment, out: &Path, ui: &Ui) -> Result<LearnedModel> {
+/// The learning stage: it reads the density, the `[learn]` section, the
+/// known D of `[model]` and the seed (for Phase I sampling).
+pub fn learn_spec(experiment: &Experiment, density: &Path, out: &Path) -> StageSpec {
+    StageSpec {
+        name: "learn",
+        inputs: vec![Input::File { role: "density", path: density.to_path_buf() }],
+        config: json!({ "model": { "diffusion": experiment.model.diffusion }, "learn": experiment.learn }),
+        seed: Some(experiment.seed),
+        output: out.to_path_buf(),
+    }
+}
+
+/// Reads the density artifact at `path`.
+pub fn read_density(path: &Path) -> Result<Density> {
+    Density::read(path).with_context(|| format!("reading the density artifact '{}' failed", path.display()))
+}
+
+/// Reads a model written by `ips learn`.
+pub fn read_model(path: &Path) -> Result<LearnedModel> {
+    read_json(path).with_context(|| format!("reading the model '{}' failed", path.display()))
+}
+
+/// Learns the kernel from the density at `density` and writes `model.json` to `out`.
+pub fn learn(density: &Path, experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
+    let density = read_density(density)?;
     let known_diffusion = experiment.model.diffusion.or(density.meta.diffusion);
-    let model = ips_learn::learn(density, &experiment.learn, known_diffusion, experiment.seed)?;
+    let mut model = ips_learn::learn(&density, &experiment.learn, known_diffusion, experiment.seed)?;
+    model.provenance = Some(provenance);
     write_json(out, &model).with_context(|| format!("writing the model to '{}' failed", out.display()))?;
     let active: Vec<String> = model
         .terms
@@ -150,31 +240,73 @@ pub fn learn(density: &Density, experiment: &Experiment, out: &Path, ui: &Ui) ->
         .map(|t| format!("{} = {:.4}", t.name, t.coefficient))
         .collect();
     ui.note(&format!("learn: {} -> {}", active.join(", "), out.display()));
-    Ok(model)
+    Ok(())
 }
 
-/// Evaluates `model` and writes `eval.json` to `out` and a Markdown report beside it.
+/// The evaluation stage: it reads the model, the density (for the weights
+/// of the kernel error), the experiment's name and the true kernel and D of
+/// `[model]`.
+pub fn eval_spec(experiment: Option<&Experiment>, model: &Path, density: Option<&Path>, out: &Path) -> StageSpec {
+    let mut inputs = vec![Input::File { role: "model", path: model.to_path_buf() }];
+    if let Some(path) = density {
+        inputs.push(Input::File { role: "density", path: path.to_path_buf() });
+    }
+    let config = match experiment {
+        Some(e) => json!({
+            "name": e.name,
+            "model": { "kernel": e.model.kernel, "diffusion": e.model.diffusion },
+        }),
+        None => serde_json::Value::Null,
+    };
+    StageSpec { name: "eval", inputs, config, seed: None, output: out.to_path_buf() }
+}
+
+/// Evaluates the model at `model` and writes `eval.json` to `out` and a
+/// Markdown report beside it.
 pub fn evaluate(
-    model: &LearnedModel,
-    density: Option<&Density>,
+    model: &Path,
+    density: Option<&Path>,
     experiment: Option<&Experiment>,
     out: &Path,
+    provenance: Provenance,
     ui: &Ui,
-) -> Result<Evaluation> {
+) -> Result<()> {
+    let model = read_model(model)?;
+    let density = density.map(read_density).transpose()?;
+    let density = density.as_ref();
     let truth = experiment
         .and_then(|e| e.model.kernel.clone())
         .or_else(|| density.and_then(|d| d.meta.kernel.clone()));
     let true_diffusion = experiment
         .and_then(|e| e.model.diffusion)
         .or_else(|| density.and_then(|d| d.meta.diffusion));
-    let evaluation = ips_eval::evaluate(model, truth.as_ref(), true_diffusion, density)?;
-    write_json(out, &evaluation).with_context(|| format!("writing '{}' failed", out.display()))?;
+    let mut evaluation: Evaluation = ips_eval::evaluate(&model, truth.as_ref(), true_diffusion, density)?;
+    evaluation.provenance = Some(provenance);
     let title = experiment.map(|e| e.name.as_str()).unwrap_or("Evaluation");
     let report = out.with_extension("md");
     let markdown = evaluation.to_markdown(title);
     ips_core::npy::write_atomic(&report, |w| std::io::Write::write_all(w, markdown.as_bytes()))?;
+    // The record goes last: its presence marks a complete evaluation.
+    write_json(out, &evaluation).with_context(|| format!("writing '{}' failed", out.display()))?;
     ui.note(&format!("eval: {} and {}", out.display(), report.display()));
-    Ok(evaluation)
+    Ok(())
+}
+
+/// The mean-field stage: it reads the initial density, the model when
+/// given (else the true kernel and D of `[model]`) and `[meanfield]`.
+pub fn meanfield_spec(experiment: &Experiment, initial: &Path, snapshot: usize, model: Option<&Path>, out: &Path) -> StageSpec {
+    let mut inputs = vec![
+        Input::File { role: "initial", path: initial.to_path_buf() },
+        Input::Value { role: "snapshot", text: snapshot.to_string() },
+    ];
+    let mut config = json!({ "meanfield": experiment.meanfield });
+    match model {
+        Some(path) => inputs.push(Input::File { role: "model", path: path.to_path_buf() }),
+        None => {
+            config["model"] = json!({ "kernel": experiment.model.kernel, "diffusion": experiment.model.diffusion });
+        }
+    }
+    StageSpec { name: "meanfield", inputs, config, seed: None, output: out.to_path_buf() }
 }
 
 /// Solves the mean-field equation from snapshot `snapshot` of `initial` with
@@ -185,8 +317,9 @@ pub fn meanfield(
     experiment: &Experiment,
     model: Option<&LearnedModel>,
     out: &Path,
+    provenance: Provenance,
     ui: &Ui,
-) -> Result<Density> {
+) -> Result<()> {
     let Some(config) = &experiment.meanfield else {
         bail!("ips meanfield needs a [meanfield] section with t_final and save_every in the experiment file");
     };
@@ -212,9 +345,10 @@ pub fn meanfield(
     bar.finish_and_clear();
     let t0 = initial.times[snapshot];
     solution.times.mapv_inplace(|t| t + t0);
+    solution.meta.provenance = Some(provenance);
     solution
         .write(out)
         .with_context(|| format!("writing the solution to '{}' failed", out.display()))?;
     ui.note(&format!("meanfield: {} snapshots of {} -> {}", n_snapshots, kernel.formula(), out.display()));
-    Ok(solution)
+    Ok(())
 }

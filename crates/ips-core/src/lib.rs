@@ -11,6 +11,8 @@
 //!   convention (`a(r)` with `phi(r) = r a(r)`).
 //! - [`artifact`]: the on-disk artifacts (trajectories, densities), stored as
 //!   NPY arrays in C order with a JSON sidecar of metadata.
+//! - [`provenance`]: the record of the stage, configuration, seed and inputs
+//!   that made an artifact, stored with it.
 //!
 //! All arrays are `f64`, C order; positions and times are in the units of
 //! the simulation (dimensionless in the bundled experiments).
@@ -20,7 +22,9 @@ pub mod error;
 pub mod grid;
 pub mod kernel;
 pub mod npy;
+pub mod provenance;
 
 pub use error::{CoreError, Result};
 pub use grid::{Axis, Grid};
+pub use provenance::{InputRecord, Provenance};
 pub use kernel::{Convention, Kernel, KernelTerm, Term};
