@@ -4,6 +4,7 @@
 //! them for one experiment file.
 
 mod experiment;
+mod format;
 mod info;
 mod pipeline;
 mod stages;
@@ -17,6 +18,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::experiment::Experiment;
+use crate::format::{output_path, Format, Kind};
 use crate::pipeline::{Pipeline, Rerun};
 use crate::stages::TimesSource;
 use crate::ui::Ui;
@@ -53,6 +55,21 @@ struct TrajectoryInput {
     /// Time between frames of the trajectories, when --times is not given.
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     dt: Option<f64>,
+    /// Name of the positions dataset in an HDF5 trajectory file.
+    #[arg(long, value_name = "NAME", default_value = "positions")]
+    positions_dataset: String,
+    /// Name of the times dataset in an HDF5 trajectory file; when it is
+    /// missing the times come from --times or --dt.
+    #[arg(long, value_name = "NAME", default_value = "times")]
+    times_dataset: String,
+}
+
+#[derive(Debug, Args)]
+struct FormatOption {
+    /// Format of the written artifacts: npy (with JSON records) or hdf5
+    /// (.h5). Without it the output's extension decides.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +86,8 @@ enum Command {
         input: TrajectoryInput,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
         /// Rerun every stage, even those whose output is up to date.
         #[arg(long)]
         force: bool,
@@ -80,7 +99,7 @@ enum Command {
     /// configuration, seed and the ids of its inputs.
     Info {
         /// Artifact: a main .npy file (the record is in its .json sidecar),
-        /// model.json or eval.json.
+        /// model.json, eval.json or any .h5 artifact.
         file: PathBuf,
     },
     /// Simulate the particle system of an experiment.
@@ -91,6 +110,8 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
     },
     /// Estimate the density of every frame on the experiment's grid.
     Kde {
@@ -104,6 +125,8 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
     },
     /// Learn the kernel from a density by the two-phase regression.
     Learn {
@@ -118,6 +141,8 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
     },
     /// Solve the mean-field equation from one snapshot of a density.
     Meanfield {
@@ -139,6 +164,8 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
     },
     /// Compare a learned model with the true kernel.
     Eval {
@@ -156,6 +183,8 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
     },
 }
 
@@ -176,6 +205,10 @@ fn times_source(input: &TrajectoryInput) -> TimesSource {
     TimesSource {
         times: input.times.clone(),
         dt: input.dt,
+        datasets: ips_core::h5::TrajectoryDatasets {
+            positions: input.positions_dataset.clone(),
+            times: input.times_dataset.clone(),
+        },
     }
 }
 
@@ -183,19 +216,21 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
     // A stage subcommand always runs; only `ips run` skips up-to-date stages.
     let always = Pipeline::new(Rerun::All, ui);
     match command {
-        Command::Run { experiment, out, input, overrides, force, from } => {
+        Command::Run { experiment, out, input, overrides, format, force, from } => {
             let experiment = Experiment::load(&experiment, &overrides.set)?;
             let rerun = Rerun::from_options(force, from.as_deref())?;
-            run(&experiment, &out, &input, rerun, ui)
+            run(&experiment, &out, &input, format.format.unwrap_or(Format::Npy), rerun, ui)
         }
         Command::Info { file } => info::print(&file),
-        Command::Simulate { experiment, out, overrides } => {
+        Command::Simulate { experiment, out, overrides, format } => {
+            let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&experiment, &overrides.set)?;
             always.stage(stages::simulate_spec(&experiment, &out)?, |p| {
                 stages::simulate(&experiment, &out, p, ui)
             })
         }
-        Command::Kde { input, config, out, overrides } => {
+        Command::Kde { input, config, out, overrides, format } => {
+            let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
             let Some(path) = &input.trajectories else {
                 anyhow::bail!("ips kde needs --trajectories FILE");
@@ -205,13 +240,15 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
                 stages::kde(path, &times, &experiment, &out, p, ui)
             })
         }
-        Command::Learn { density, config, out, overrides } => {
+        Command::Learn { density, config, out, overrides, format } => {
+            let out = output_path(&out, format.format, Kind::Record)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
             always.stage(stages::learn_spec(&experiment, &density, &out), |p| {
                 stages::learn(&density, &experiment, &out, p, ui)
             })
         }
-        Command::Meanfield { initial, snapshot, config, model, out, overrides } => {
+        Command::Meanfield { initial, snapshot, config, model, out, overrides, format } => {
+            let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
             let spec = stages::meanfield_spec(&experiment, &initial, snapshot, model.as_deref(), &out);
             always.stage(spec, |p| {
@@ -220,7 +257,8 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
                 stages::meanfield(&density, snapshot, &experiment, model.as_ref(), &out, p, ui)
             })
         }
-        Command::Eval { model, density, config, out, overrides } => {
+        Command::Eval { model, density, config, out, overrides, format } => {
+            let out = output_path(&out, format.format, Kind::Record)?;
             let experiment = config.map(|c| Experiment::load(&c, &overrides.set)).transpose()?;
             let spec = stages::eval_spec(experiment.as_ref(), &model, density.as_deref(), &out);
             always.stage(spec, |p| {
@@ -233,7 +271,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
 /// Runs the stages of `experiment` in order, writing into `out`. Each stage
 /// is one [`Pipeline::stage`] call, skipped when its output is up to date;
 /// every stage reads its inputs from the files of the previous ones.
-fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, rerun: Rerun, ui: &Ui) -> Result<()> {
+fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, format: Format, rerun: Rerun, ui: &Ui) -> Result<()> {
     let start = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating the output directory '{}' failed", out.display()))?;
     let resolved = toml::to_string_pretty(experiment).context("serialising the experiment failed")?;
@@ -244,7 +282,7 @@ fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, rerun: Reru
     let trajectories = match &input.trajectories {
         Some(path) => path.clone(),
         None => {
-            let path = out.join("trajectories.npy");
+            let path = out.join(format.file_name("trajectories", Kind::Array));
             pipeline.stage(stages::simulate_spec(experiment, &path)?, |p| {
                 stages::simulate(experiment, &path, p, ui)
             })?;
@@ -252,17 +290,17 @@ fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, rerun: Reru
         }
     };
 
-    let density = out.join("density.npy");
+    let density = out.join(format.file_name("density", Kind::Array));
     pipeline.stage(stages::kde_spec(experiment, &trajectories, &times, &density), |p| {
         stages::kde(&trajectories, &times, experiment, &density, p, ui)
     })?;
 
-    let model = out.join("model.json");
+    let model = out.join(format.file_name("model", Kind::Record));
     pipeline.stage(stages::learn_spec(experiment, &density, &model), |p| {
         stages::learn(&density, experiment, &model, p, ui)
     })?;
 
-    let eval = out.join("eval.json");
+    let eval = out.join(format.file_name("eval", Kind::Record));
     pipeline.stage(stages::eval_spec(Some(experiment), &model, Some(&density), &eval), |p| {
         stages::evaluate(&model, Some(&density), Some(experiment), &eval, p, ui)
     })?;

@@ -8,6 +8,7 @@ use ips_core::artifact::{
     check_times, read_positions, read_vector, write_trajectory_companions, Density, TrajectoryMeta, Trajectories,
     FORMAT_VERSION,
 };
+use ips_core::h5::{self, is_hdf5_path, H5TrajectoryWriter, TrajectoryDatasets};
 use ips_core::npy::{companion, read_json, write_json, NpyStreamWriter};
 use ips_core::Provenance;
 use ips_eval::Evaluation;
@@ -20,11 +21,13 @@ use crate::experiment::Experiment;
 use crate::pipeline::{Input, StageSpec};
 use crate::ui::Ui;
 
-/// Where the times of user trajectories come from.
+/// Where the times of user trajectories come from, and the dataset names
+/// of an HDF5 trajectory file.
 #[derive(Debug, Clone, Default)]
 pub struct TimesSource {
     pub times: Option<PathBuf>,
     pub dt: Option<f64>,
+    pub datasets: TrajectoryDatasets,
 }
 
 /// The simulation stage: it reads the `[model]`, `[initial]` and
@@ -40,24 +43,34 @@ pub fn simulate_spec(experiment: &Experiment, out: &Path) -> Result<StageSpec> {
     })
 }
 
-/// Passes the frames of the simulation straight to an NPY file.
-struct NpySink(NpyStreamWriter);
+/// Passes the frames of the simulation straight to an NPY or HDF5 file.
+enum FileSink {
+    Npy(NpyStreamWriter),
+    Hdf5(H5TrajectoryWriter),
+}
 
-impl FrameSink for NpySink {
+impl FrameSink for FileSink {
     fn write_frame(&mut self, _index: usize, _time: f64, positions: &[f64]) -> std::result::Result<(), SinkError> {
-        self.0.append(positions).map_err(Into::into)
+        match self {
+            FileSink::Npy(writer) => writer.append(positions).map_err(Into::into),
+            FileSink::Hdf5(writer) => writer.append(positions).map_err(Into::into),
+        }
     }
 }
 
 /// Runs the simulation of `experiment` and streams the trajectories into
 /// `out`, so that memory stays O(N) whatever the number of frames.
 pub fn simulate(experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
-    check_extension(out, "npy")?;
     let model = experiment.simulation_model()?;
     let (initial, config) = experiment.simulation_sections()?;
     let n_steps = config.validate()?;
     let shape = [ips_sim::saved_frames(config)?, config.n_particles, model.dim];
-    let mut sink = NpySink(NpyStreamWriter::create(out, &shape)?);
+    let mut sink = if is_hdf5_path(out) {
+        FileSink::Hdf5(H5TrajectoryWriter::create(out, shape)?)
+    } else {
+        check_extension(out, "npy")?;
+        FileSink::Npy(NpyStreamWriter::create(out, &shape)?)
+    };
 
     let bar = ui.bar(n_steps as u64, "simulate");
     let (times, mut meta) = ips_sim::simulate_into(&model, initial, config, experiment.seed, &mut sink, &|step| {
@@ -69,16 +82,21 @@ pub fn simulate(experiment: &Experiment, out: &Path, provenance: Provenance, ui:
 
     meta.provenance = Some(provenance);
     let context = || format!("writing trajectories to '{}' failed", out.display());
-    write_trajectory_companions(out, &times, &meta).with_context(context)?;
-    // The positions file comes last: its presence marks a complete artifact.
-    sink.0.finish().with_context(context)?;
+    match sink {
+        FileSink::Hdf5(writer) => writer.finish(&times, &meta).with_context(context)?,
+        FileSink::Npy(writer) => {
+            write_trajectory_companions(out, &times, &meta).with_context(context)?;
+            // The positions file comes last: its presence marks a complete artifact.
+            writer.finish().with_context(context)?;
+        }
+    }
     ui.note(&format!("simulate: {} particles, {} frames -> {}", shape[1], shape[0], out.display()));
     Ok(())
 }
 
 fn check_extension(path: &Path, extension: &str) -> Result<()> {
     if path.extension().and_then(|e| e.to_str()) != Some(extension) {
-        bail!("invalid output path '{}': this output must end in .{extension}", path.display());
+        bail!("invalid output path '{}': this output must end in .{extension} or .h5", path.display());
     }
     Ok(())
 }
@@ -90,6 +108,9 @@ pub fn load_trajectories(path: &Path, source: &TimesSource, experiment: Option<&
     if source.times.is_some() && source.dt.is_some() {
         bail!("give either --times or --dt, not both");
     }
+    if is_hdf5_path(path) {
+        return load_hdf5_trajectories(path, source, experiment);
+    }
     let has_sidecar = companion(path, "json").exists() && companion(path, "times.npy").exists();
     if has_sidecar && source.times.is_none() && source.dt.is_none() {
         let trajectories = Trajectories::read(path)?;
@@ -98,6 +119,38 @@ pub fn load_trajectories(path: &Path, source: &TimesSource, experiment: Option<&
     }
 
     let positions = read_positions(path)?;
+    let companion_times = companion(path, "times.npy");
+    let stored_times = if companion_times.exists() {
+        let times = read_vector(&companion_times, Some(positions.shape()[0]))?;
+        check_times(&times, &companion_times.display().to_string())?;
+        Some(times)
+    } else {
+        None
+    };
+    imported_trajectories(path, positions, stored_times, source, experiment)
+}
+
+/// Reads an HDF5 trajectory file: an artifact of `ips simulate` (with its
+/// metadata) or a user's file with a positions dataset and, optionally, times.
+fn load_hdf5_trajectories(path: &Path, source: &TimesSource, experiment: Option<&Experiment>) -> Result<Trajectories> {
+    let file = h5::read_trajectories(path, &source.datasets)?;
+    if let (Some(meta), Some(times), None, None) = (&file.meta, &file.times, &source.times, source.dt) {
+        let trajectories = Trajectories { positions: file.positions, times: times.clone(), meta: meta.clone() };
+        check_dimension(&trajectories, path, experiment)?;
+        return Ok(trajectories);
+    }
+    imported_trajectories(path, file.positions, file.times, source, experiment)
+}
+
+/// Builds trajectories from a user's positions; the times come from
+/// `--times`, `--dt` or the file itself (`stored_times`), in that order.
+fn imported_trajectories(
+    path: &Path,
+    positions: ndarray::Array3<f64>,
+    stored_times: Option<Array1<f64>>,
+    source: &TimesSource,
+    experiment: Option<&Experiment>,
+) -> Result<Trajectories> {
     let n_times = positions.shape()[0];
     let times = if let Some(times_path) = &source.times {
         let times = read_vector(times_path, Some(n_times)).with_context(|| {
@@ -110,14 +163,11 @@ pub fn load_trajectories(path: &Path, source: &TimesSource, experiment: Option<&
             bail!("invalid --dt {dt}: the time between frames must be positive");
         }
         Array1::from_iter((0..n_times).map(|n| n as f64 * dt))
-    } else if companion(path, "times.npy").exists() {
-        let times_path = companion(path, "times.npy");
-        let times = read_vector(&times_path, Some(n_times))?;
-        check_times(&times, &times_path.display().to_string())?;
+    } else if let Some(times) = stored_times {
         times
     } else {
         bail!(
-            "no times for '{}': give --times FILE (an NPY array of {n_times} times) or --dt X (the time between frames)",
+            "no times for '{}': give --times FILE (an NPY array of {n_times} times) or --dt X (the time between frames), or store them in the file",
             path.display()
         );
     };
@@ -170,6 +220,10 @@ pub fn kde_spec(experiment: &Experiment, trajectories: &Path, times: &TimesSourc
     } else if companion(trajectories, "times.npy").exists() {
         inputs.push(Input::File { role: "times", path: companion(trajectories, "times.npy") });
     }
+    if is_hdf5_path(trajectories) {
+        let names = format!("{},{}", times.datasets.positions, times.datasets.times);
+        inputs.push(Input::Value { role: "datasets", text: names });
+    }
     StageSpec {
         name: "kde",
         inputs,
@@ -182,7 +236,9 @@ pub fn kde_spec(experiment: &Experiment, trajectories: &Path, times: &TimesSourc
 /// Reads the trajectories, estimates the density of every frame and writes
 /// it to `out`.
 pub fn kde(trajectories: &Path, times: &TimesSource, experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
-    check_extension(out, "npy")?;
+    if !is_hdf5_path(out) {
+        check_extension(out, "npy")?;
+    }
     let trajectories = load_trajectories(trajectories, times, Some(experiment))?;
     let n_times = trajectories.times.len();
     let bar = ui.bar(n_times as u64, "kde");
@@ -197,9 +253,7 @@ pub fn kde(trajectories: &Path, times: &TimesSource, experiment: &Experiment, ou
             "part of the density falls outside the KDE grid; widen kde.lo and kde.hi"
         );
     }
-    density
-        .write(out)
-        .with_context(|| format!("writing the density to '{}' failed", out.display()))?;
+    write_density(&density, out).with_context(|| format!("writing the density to '{}' failed", out.display()))?;
     ui.note(&format!("kde: {} snapshots on {:?} points -> {}", n_times, density.meta.grid.shape(), out.display()));
     Ok(())
 }
@@ -216,14 +270,59 @@ pub fn learn_spec(experiment: &Experiment, density: &Path, out: &Path) -> StageS
     }
 }
 
-/// Reads the density artifact at `path`.
+/// Reads the density artifact at `path`, NPY or HDF5.
 pub fn read_density(path: &Path) -> Result<Density> {
-    Density::read(path).with_context(|| format!("reading the density artifact '{}' failed", path.display()))
+    let density = if is_hdf5_path(path) { h5::read_density(path) } else { Density::read(path) };
+    density.with_context(|| format!("reading the density artifact '{}' failed", path.display()))
 }
 
-/// Reads a model written by `ips learn`.
+/// Writes a density artifact, NPY or HDF5 by the extension of `out`.
+fn write_density(density: &Density, out: &Path) -> Result<()> {
+    if is_hdf5_path(out) {
+        h5::write_density(out, density)?;
+    } else {
+        density.write(out)?;
+    }
+    Ok(())
+}
+
+/// Reads a model written by `ips learn`: `model.json` or `model.h5`.
 pub fn read_model(path: &Path) -> Result<LearnedModel> {
-    read_json(path).with_context(|| format!("reading the model '{}' failed", path.display()))
+    let model = if is_hdf5_path(path) { h5::read_record(path, "model") } else { read_json(path) };
+    model.with_context(|| format!("reading the model '{}' failed", path.display()))
+}
+
+/// Writes the model as JSON, or as HDF5 with the term table as datasets.
+fn write_model(model: &LearnedModel, out: &Path) -> Result<()> {
+    if !is_hdf5_path(out) {
+        return Ok(write_json(out, model)?);
+    }
+    let record = serde_json::to_value(model)?;
+    let names: Vec<String> = model.terms.iter().map(|t| t.name.clone()).collect();
+    let columns = [
+        ("coefficients", model.terms.iter().map(|t| t.coefficient).collect()),
+        ("active", model.terms.iter().map(|t| if t.active { 1.0 } else { 0.0 }).collect()),
+        ("std_errors", model.terms.iter().map(|t| t.std_error.unwrap_or(f64::NAN)).collect()),
+    ];
+    h5::write_record(out, "model", &record, model.provenance.as_ref(), ("term_names", &names), &columns)?;
+    Ok(())
+}
+
+/// Writes the evaluation as JSON, or as HDF5 with the coefficient table as datasets.
+fn write_evaluation(evaluation: &Evaluation, out: &Path) -> Result<()> {
+    if !is_hdf5_path(out) {
+        return Ok(write_json(out, evaluation)?);
+    }
+    let record = serde_json::to_value(evaluation)?;
+    let rows = evaluation.coefficients.as_ref().map(|c| c.rows.as_slice()).unwrap_or(&[]);
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    let columns = [
+        ("true_coefficients", rows.iter().map(|r| r.true_value).collect()),
+        ("learned_coefficients", rows.iter().map(|r| r.learned).collect()),
+        ("absolute_errors", rows.iter().map(|r| r.absolute_error).collect()),
+    ];
+    h5::write_record(out, "evaluation", &record, evaluation.provenance.as_ref(), ("term_names", &names), &columns)?;
+    Ok(())
 }
 
 /// Learns the kernel from the density at `density` and writes `model.json` to `out`.
@@ -232,7 +331,7 @@ pub fn learn(density: &Path, experiment: &Experiment, out: &Path, provenance: Pr
     let known_diffusion = experiment.model.diffusion.or(density.meta.diffusion);
     let mut model = ips_learn::learn(&density, &experiment.learn, known_diffusion, experiment.seed)?;
     model.provenance = Some(provenance);
-    write_json(out, &model).with_context(|| format!("writing the model to '{}' failed", out.display()))?;
+    write_model(&model, out).with_context(|| format!("writing the model to '{}' failed", out.display()))?;
     let active: Vec<String> = model
         .terms
         .iter()
@@ -287,7 +386,7 @@ pub fn evaluate(
     let markdown = evaluation.to_markdown(title);
     ips_core::npy::write_atomic(&report, |w| std::io::Write::write_all(w, markdown.as_bytes()))?;
     // The record goes last: its presence marks a complete evaluation.
-    write_json(out, &evaluation).with_context(|| format!("writing '{}' failed", out.display()))?;
+    write_evaluation(&evaluation, out).with_context(|| format!("writing '{}' failed", out.display()))?;
     ui.note(&format!("eval: {} and {}", out.display(), report.display()));
     Ok(())
 }
@@ -346,9 +445,7 @@ pub fn meanfield(
     let t0 = initial.times[snapshot];
     solution.times.mapv_inplace(|t| t + t0);
     solution.meta.provenance = Some(provenance);
-    solution
-        .write(out)
-        .with_context(|| format!("writing the solution to '{}' failed", out.display()))?;
+    write_density(&solution, out).with_context(|| format!("writing the solution to '{}' failed", out.display()))?;
     ui.note(&format!("meanfield: {} snapshots of {} -> {}", n_snapshots, kernel.formula(), out.display()));
     Ok(())
 }

@@ -210,7 +210,8 @@ pub fn read_positions(path: &Path) -> Result<Array3<f64>> {
 }
 
 /// Reads the provenance record of an artifact: from the JSON sidecar of an
-/// `.npy` file, or from the `provenance` field of a `.json` file. Returns
+/// `.npy` file, the `provenance` field of a `.json` file or the
+/// `provenance` attribute of an `.h5` file. Returns
 /// `None` for files without a record, such as another program's arrays.
 ///
 /// # Errors
@@ -220,6 +221,7 @@ pub fn read_provenance(path: &Path) -> Result<Option<Provenance>> {
     let record_file = match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => companion(path, "json"),
         Some("json") => path.to_path_buf(),
+        _ if crate::h5::is_hdf5_path(path) => return crate::h5::read_provenance(path),
         _ => return Ok(None),
     };
     if !record_file.exists() {

@@ -11,6 +11,7 @@
 //!   convention (`a(r)` with `phi(r) = r a(r)`).
 //! - [`artifact`]: the on-disk artifacts (trajectories, densities), stored as
 //!   NPY arrays in C order with a JSON sidecar of metadata.
+//! - [`h5`]: the same artifacts as HDF5 files (with the `hdf5` feature).
 //! - [`provenance`]: the record of the stage, configuration, seed and inputs
 //!   that made an artifact, stored with it.
 //!
@@ -20,6 +21,7 @@
 pub mod artifact;
 pub mod error;
 pub mod grid;
+pub mod h5;
 pub mod kernel;
 pub mod npy;
 pub mod provenance;

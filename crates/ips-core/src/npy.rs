@@ -14,7 +14,7 @@ use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
 use crate::{CoreError, Result};
 
 /// Path of the temporary file that a write to `path` goes through.
-fn temporary_path(path: &Path) -> PathBuf {
+pub(crate) fn temporary_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -43,7 +43,7 @@ pub fn remove_stale_temporaries(path: &Path) {
     }
 }
 
-fn create_parent(path: &Path) -> Result<()> {
+pub(crate) fn create_parent(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| CoreError::Io {
             action: "creating directory",
