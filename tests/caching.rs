@@ -207,3 +207,27 @@ fn kill_during_simulation_leaves_no_main_file() {
         .collect();
     assert!(leftovers.is_empty(), "stale temporary files: {leftovers:?}");
 }
+
+/// Stage subcommands skip an up-to-date output too (what scripts/Makefile
+/// relies on) and refresh its modification time; --force reruns them.
+#[test]
+fn stage_subcommand_skips_and_touches() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = experiment("cubic-small.toml");
+    let out = dir.path().join("t.npy");
+    let args = ["simulate", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", "simulation.t_final=0.05"];
+    let output = ips_verbose(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let first_mtime = std::fs::metadata(&out).unwrap().modified().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+
+    let log = stderr(&ips_verbose(&args));
+    assert!(up_to_date(&log, "simulate"), "{log}");
+    let second_mtime = std::fs::metadata(&out).unwrap().modified().unwrap();
+    assert!(second_mtime > first_mtime, "an up-to-date output gets a new modification time");
+
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let log = stderr(&ips_verbose(&forced));
+    assert!(ran(&log, "simulate"), "{log}");
+}

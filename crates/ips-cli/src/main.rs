@@ -72,6 +72,23 @@ struct FormatOption {
     format: Option<Format>,
 }
 
+#[derive(Debug, Args)]
+struct ForceOption {
+    /// Run the stage even when its output is up to date.
+    #[arg(long)]
+    force: bool,
+}
+
+impl ForceOption {
+    fn rerun(&self) -> Rerun {
+        if self.force {
+            Rerun::All
+        } else {
+            Rerun::Outdated
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run every stage of an experiment into a directory.
@@ -112,6 +129,8 @@ enum Command {
         overrides: Overrides,
         #[command(flatten)]
         format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Estimate the density of every frame on the experiment's grid.
     Kde {
@@ -127,6 +146,8 @@ enum Command {
         overrides: Overrides,
         #[command(flatten)]
         format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Learn the kernel from a density by the two-phase regression.
     Learn {
@@ -143,6 +164,8 @@ enum Command {
         overrides: Overrides,
         #[command(flatten)]
         format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Solve the mean-field equation from one snapshot of a density.
     Meanfield {
@@ -166,6 +189,8 @@ enum Command {
         overrides: Overrides,
         #[command(flatten)]
         format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Compare a learned model with the true kernel.
     Eval {
@@ -185,6 +210,8 @@ enum Command {
         overrides: Overrides,
         #[command(flatten)]
         format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
 }
 
@@ -213,8 +240,6 @@ fn times_source(input: &TrajectoryInput) -> TimesSource {
 }
 
 fn dispatch(command: Command, ui: &Ui) -> Result<()> {
-    // A stage subcommand always runs; only `ips run` skips up-to-date stages.
-    let always = Pipeline::new(Rerun::All, ui);
     match command {
         Command::Run { experiment, out, input, overrides, format, force, from } => {
             let experiment = Experiment::load(&experiment, &overrides.set)?;
@@ -222,46 +247,51 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
             run(&experiment, &out, &input, format.format.unwrap_or(Format::Npy), rerun, ui)
         }
         Command::Info { file } => info::print(&file),
-        Command::Simulate { experiment, out, overrides, format } => {
+        Command::Simulate { experiment, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
             let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&experiment, &overrides.set)?;
-            always.stage(stages::simulate_spec(&experiment, &out)?, |p| {
+            pipeline.stage(stages::simulate_spec(&experiment, &out)?, |p| {
                 stages::simulate(&experiment, &out, p, ui)
             })
         }
-        Command::Kde { input, config, out, overrides, format } => {
+        Command::Kde { input, config, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
             let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
             let Some(path) = &input.trajectories else {
                 anyhow::bail!("ips kde needs --trajectories FILE");
             };
             let times = times_source(&input);
-            always.stage(stages::kde_spec(&experiment, path, &times, &out), |p| {
+            pipeline.stage(stages::kde_spec(&experiment, path, &times, &out), |p| {
                 stages::kde(path, &times, &experiment, &out, p, ui)
             })
         }
-        Command::Learn { density, config, out, overrides, format } => {
+        Command::Learn { density, config, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
             let out = output_path(&out, format.format, Kind::Record)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
-            always.stage(stages::learn_spec(&experiment, &density, &out), |p| {
+            pipeline.stage(stages::learn_spec(&experiment, &density, &out), |p| {
                 stages::learn(&density, &experiment, &out, p, ui)
             })
         }
-        Command::Meanfield { initial, snapshot, config, model, out, overrides, format } => {
+        Command::Meanfield { initial, snapshot, config, model, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
             let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
             let spec = stages::meanfield_spec(&experiment, &initial, snapshot, model.as_deref(), &out);
-            always.stage(spec, |p| {
+            pipeline.stage(spec, |p| {
                 let density = stages::read_density(&initial)?;
                 let model = model.as_deref().map(stages::read_model).transpose()?;
                 stages::meanfield(&density, snapshot, &experiment, model.as_ref(), &out, p, ui)
             })
         }
-        Command::Eval { model, density, config, out, overrides, format } => {
+        Command::Eval { model, density, config, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
             let out = output_path(&out, format.format, Kind::Record)?;
             let experiment = config.map(|c| Experiment::load(&c, &overrides.set)).transpose()?;
             let spec = stages::eval_spec(experiment.as_ref(), &model, density.as_deref(), &out);
-            always.stage(spec, |p| {
+            pipeline.stage(spec, |p| {
                 stages::evaluate(&model, density.as_deref(), experiment.as_ref(), &out, p, ui)
             })
         }

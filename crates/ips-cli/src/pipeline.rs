@@ -128,6 +128,7 @@ impl<'a> Pipeline<'a> {
         let provenance = spec.provenance()?;
         if !self.rerun.forces(spec.name) && is_up_to_date(&spec.output, &provenance)? {
             self.ui.note(&format!("{}: up to date", spec.name));
+            mark_checked(&spec.output);
             return Ok(());
         }
         tracing::info!(stage = spec.name, digest = %provenance.digest, "running");
@@ -146,6 +147,20 @@ fn is_up_to_date(output: &Path, expected: &Provenance) -> Result<bool> {
     match read_provenance(output) {
         Ok(Some(stored)) => Ok(stored.digest == expected.digest),
         Ok(None) | Err(_) => Ok(false),
+    }
+}
+
+/// Sets the modification time of an up-to-date output to now, so that
+/// `make` (see scripts/Makefile) sees it newer than its prerequisites and
+/// does not ask for it again. The content is left alone; a failure is
+/// logged and otherwise ignored because it costs only a repeated check.
+fn mark_checked(output: &Path) {
+    let touched = std::fs::File::options()
+        .append(true)
+        .open(output)
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+    if let Err(error) = touched {
+        tracing::warn!(path = %output.display(), %error, "updating the modification time failed");
     }
 }
 
