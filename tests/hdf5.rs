@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{experiment, ips, ips_verbose, read_model, stderr, terms};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use common::{experiment, ips, ips_verbose, read_model, snapshot, stderr, terms};
 
 #[test]
 fn run_writes_only_h5_artifacts() {
@@ -87,4 +90,43 @@ fn format_conflicting_with_extension_is_rejected() {
     let output = ips(&["simulate", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "hdf5"]);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("*.h5"), "{}", stderr(&output));
+}
+
+/// As the NPY kill test of tests/caching.rs: a run killed with SIGKILL and
+/// rerun gives the bytes of a clean run, because the HDF5 files are written
+/// without modification times.
+#[test]
+fn h5_rerun_after_kill_matches_clean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = experiment("cubic-small.toml");
+    let run = |out: &std::path::Path| {
+        let output = ips(&["run", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "hdf5"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    };
+    let clean = dir.path().join("clean");
+    let start = Instant::now();
+    run(&clean);
+    let clean_time = start.elapsed();
+    let expected = snapshot(&clean);
+
+    for (k, fraction) in [0.1, 0.5, 0.9].into_iter().enumerate() {
+        let out = dir.path().join(format!("killed-{k}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ips"))
+            .args(["--quiet", "run", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "hdf5"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(clean_time.mul_f64(fraction));
+        let _ = child.kill();
+        let _ = child.wait();
+
+        run(&out);
+        let actual = snapshot(&out);
+        let names = |files: &[(String, Vec<u8>)]| files.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&actual), names(&expected), "killed at {fraction} of the run");
+        for ((name, bytes), (_, clean_bytes)) in actual.iter().zip(&expected) {
+            assert!(bytes == clean_bytes, "{name} differs after a kill at {fraction} of the run");
+        }
+    }
 }

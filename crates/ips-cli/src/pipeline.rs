@@ -21,7 +21,9 @@ use ips_core::{InputRecord, Provenance};
 
 use crate::ui::Ui;
 
-/// The stages of `ips run` in order; `--from` takes one of these names.
+/// The stages of `ips run` in order; `--from` takes one of these names. A
+/// new stage of `ips run` is one entry here, a `*_spec` function and a
+/// stage function in stages.rs, and one [`Pipeline::stage`] call in `run`.
 pub const STAGES: &[&str] = &["simulate", "kde", "learn", "eval"];
 
 /// An input of a stage.

@@ -239,6 +239,8 @@ pub fn kde(trajectories: &Path, times: &TimesSource, experiment: &Experiment, ou
     if !is_hdf5_path(out) {
         check_extension(out, "npy")?;
     }
+    // NOTE: the KDE reads every frame into memory (8 N d bytes per frame),
+    // unlike the streamed simulation; a frame-by-frame reader is not written yet.
     let trajectories = load_trajectories(trajectories, times, Some(experiment))?;
     let n_times = trajectories.times.len();
     let bar = ui.bar(n_times as u64, "kde");

@@ -76,6 +76,12 @@ mod imp {
     const CHUNK_PARTICLES: usize = 1 << 17;
     const GZIP_LEVEL: u8 = 4;
 
+    /// Creates a file without object modification times, so that the same
+    /// content gives the same bytes on every run.
+    fn create(path: &Path) -> hdf5_metno::Result<File> {
+        File::with_options().with_fcpl(|plist| plist.obj_track_times(false)).create(path)
+    }
+
     fn write_text_attribute(group: &Group, name: &str, text: &str) -> hdf5_metno::Result<()> {
         let value: VarLenUnicode = text.parse().map_err(|e| hdf5_metno::Error::from(format!("{e}")))?;
         group.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&value)
@@ -124,7 +130,7 @@ mod imp {
     fn write_file(path: &Path, write: impl FnOnce(&File) -> hdf5_metno::Result<()>) -> Result<()> {
         crate::npy::create_parent(path)?;
         let temporary = temporary_path(path);
-        let file = File::create(&temporary).map_err(|e| h5_error(path, e));
+        let file = create(&temporary).map_err(|e| h5_error(path, e));
         let result = file.and_then(|file| {
             write(&file).map_err(|e| h5_error(path, e))?;
             commit(file, &temporary, path)
@@ -155,7 +161,7 @@ mod imp {
         pub fn create(path: &Path, shape: [usize; 3]) -> Result<Self> {
             crate::npy::create_parent(path)?;
             let temporary = temporary_path(path);
-            let file = File::create(&temporary).map_err(|e| h5_error(path, e))?;
+            let file = create(&temporary).map_err(|e| h5_error(path, e))?;
             let chunk = (1, shape[1].clamp(1, CHUNK_PARTICLES), shape[2]);
             let positions = file
                 .new_dataset::<f64>()
