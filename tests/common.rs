@@ -50,3 +50,31 @@ pub fn terms(model: &serde_json::Value) -> Vec<(String, f64, bool)> {
         })
         .collect()
 }
+
+/// Runs `ips` with `args`, showing its status lines on standard error.
+pub fn ips_verbose(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ips"))
+        .args(args)
+        .output()
+        .expect("the ips binary runs")
+}
+
+/// Every file of `dir` (recursively, temporary files included) with its bytes,
+/// sorted by relative path.
+pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).expect("the directory is readable") {
+            let path = entry.expect("the entry is readable").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                files.push((name, std::fs::read(&path).expect("the file is readable")));
+            }
+        }
+    }
+    files.sort();
+    files
+}

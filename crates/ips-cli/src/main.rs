@@ -4,7 +4,10 @@
 //! them for one experiment file.
 
 mod experiment;
+mod format;
 mod forward;
+mod info;
+mod pipeline;
 mod stages;
 mod ui;
 
@@ -14,10 +17,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use ips_core::artifact::Density;
-use ips_core::npy::read_json;
 
 use crate::experiment::Experiment;
+use crate::format::{output_path, Format, Kind};
+use crate::pipeline::{Pipeline, Rerun};
 use crate::stages::TimesSource;
 use crate::ui::Ui;
 
@@ -53,6 +56,38 @@ struct TrajectoryInput {
     /// Time between frames of the trajectories, when --times is not given.
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     dt: Option<f64>,
+    /// Name of the positions dataset in an HDF5 trajectory file.
+    #[arg(long, value_name = "NAME", default_value = "positions")]
+    positions_dataset: String,
+    /// Name of the times dataset in an HDF5 trajectory file; when it is
+    /// missing the times come from --times or --dt.
+    #[arg(long, value_name = "NAME", default_value = "times")]
+    times_dataset: String,
+}
+
+#[derive(Debug, Args)]
+struct FormatOption {
+    /// Format of the written artifacts: npy (with JSON records) or hdf5
+    /// (.h5). Without it the output's extension decides.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+struct ForceOption {
+    /// Run the stage even when its output is up to date.
+    #[arg(long)]
+    force: bool,
+}
+
+impl ForceOption {
+    fn rerun(&self) -> Rerun {
+        if self.force {
+            Rerun::All
+        } else {
+            Rerun::Outdated
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,16 +104,34 @@ enum Command {
         input: TrajectoryInput,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
+        /// Rerun every stage, even those whose output is up to date.
+        #[arg(long)]
+        force: bool,
+        /// Rerun this stage and every later one (simulate, kde, learn, eval).
+        #[arg(long, value_name = "STAGE", conflicts_with = "force")]
+        from: Option<String>,
+    },
+    /// Print the provenance record of an artifact: stage, tool version,
+    /// configuration, seed and the ids of its inputs.
+    Info {
+        /// Artifact: a main .npy file (the record is in its .json sidecar),
+        /// model.json, eval.json or any .h5 artifact.
+        file: PathBuf,
     },
     /// Simulate the particle system of an experiment.
     Simulate {
-        /// Experiment file (TOML) with [model], [initial] and [simulation].
         experiment: PathBuf,
         /// Output trajectories (.npy); times and metadata are written beside it.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Estimate the density of every frame on the experiment's grid.
     Kde {
@@ -92,6 +145,10 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Learn the kernel from a density by the two-phase regression.
     Learn {
@@ -106,6 +163,10 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Solve the mean-field equation from one snapshot of a density.
     Meanfield {
@@ -127,6 +188,10 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Compare a learned model with the true kernel.
     Eval {
@@ -139,13 +204,15 @@ enum Command {
         /// Experiment file with the true kernel in [model].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Output record (.json). Beside it go `eval.md` and, with --density,
-        /// the forward check (when the experiment has [meanfield]), the
-        /// figures in plots/, report.md and metrics.json.
+        /// Output record (.json); a Markdown report is written beside it.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
+        #[command(flatten)]
+        format: FormatOption,
+        #[command(flatten)]
+        force: ForceOption,
     },
 }
 
@@ -166,21 +233,16 @@ fn times_source(input: &TrajectoryInput) -> TimesSource {
     TimesSource {
         times: input.times.clone(),
         dt: input.dt,
+        datasets: ips_core::h5::TrajectoryDatasets {
+            positions: input.positions_dataset.clone(),
+            times: input.times_dataset.clone(),
+        },
     }
-}
-
-fn read_density(path: &Path) -> Result<Density> {
-    Density::read(path).with_context(|| {
-        format!(
-            "reading the density artifact '{}' failed; densities come from `ips kde` or `ips meanfield`",
-            path.display()
-        )
-    })
 }
 
 fn dispatch(command: Command, ui: &Ui) -> Result<()> {
     match command {
-        Command::Run { experiment, out, input, overrides } => {
+        Command::Run { experiment, out, input, overrides, format, force, from } => {
             let experiment = Experiment::load(&experiment, &overrides.set)?;
             if input.trajectories.is_none() && (input.times.is_some() || input.dt.is_some()) {
                 anyhow::bail!("--times and --dt describe --trajectories FILE; without it the experiment is simulated");
@@ -193,75 +255,98 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
                 initial.validate(model.dim)?;
                 simulation.validate()?;
             }
-            run(&experiment, &out, &input, ui)
+            let rerun = Rerun::from_options(force, from.as_deref())?;
+            run(&experiment, &out, &input, format.format.unwrap_or(Format::Npy), rerun, ui)
         }
-        Command::Simulate { experiment, out, overrides } => {
+        Command::Info { file } => info::print(&file),
+        Command::Simulate { experiment, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
+            let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&experiment, &overrides.set)?;
-            stages::simulate(&experiment, &out, ui).map(drop)
+            pipeline.stage(stages::simulate_spec(&experiment, &out)?, |p| {
+                stages::simulate(&experiment, &out, p, ui)
+            })
         }
-        Command::Kde { input, config, out, overrides } => {
+        Command::Kde { input, config, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
+            let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
             let Some(path) = &input.trajectories else {
                 anyhow::bail!("ips kde needs --trajectories FILE");
             };
-            let trajectories = stages::load_trajectories(path, &times_source(&input), Some(&experiment))?;
-            stages::kde(&trajectories, &experiment, &out, ui).map(drop)
+            let times = times_source(&input);
+            pipeline.stage(stages::kde_spec(&experiment, path, &times, &out), |p| {
+                stages::kde(path, &times, &experiment, &out, p, ui)
+            })
         }
-        Command::Learn { density, config, out, overrides } => {
+        Command::Learn { density, config, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
+            let out = output_path(&out, format.format, Kind::Record)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
-            let density = read_density(&density)?;
-            stages::learn(&density, &experiment, &out, ui).map(drop)
+            pipeline.stage(stages::learn_spec(&experiment, &density, &out), |p| {
+                stages::learn(&density, &experiment, &out, p, ui)
+            })
         }
-        Command::Meanfield { initial, snapshot, config, model, out, overrides } => {
+        Command::Meanfield { initial, snapshot, config, model, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
+            let out = output_path(&out, format.format, Kind::Array)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
-            let density = read_density(&initial)?;
-            let model: Option<ips_learn::LearnedModel> = model.as_deref().map(read_json).transpose()?;
-            stages::meanfield(&density, snapshot, &experiment, model.as_ref(), &out, ui).map(drop)
+            let spec = stages::meanfield_spec(&experiment, &initial, snapshot, model.as_deref(), &out);
+            pipeline.stage(spec, |p| {
+                let density = stages::read_density(&initial)?;
+                let model = model.as_deref().map(stages::read_model).transpose()?;
+                stages::meanfield(&density, snapshot, &experiment, model.as_ref(), &out, p, ui)
+            })
         }
-        Command::Eval { model, density, config, out, overrides } => {
+        Command::Eval { model, density, config, out, overrides, format, force } => {
+            let pipeline = Pipeline::new(force.rerun(), ui);
+            let out = output_path(&out, format.format, Kind::Record)?;
             let experiment = config.map(|c| Experiment::load(&c, &overrides.set)).transpose()?;
-            let model: ips_learn::LearnedModel = read_json(&model)?;
-            let density = density.as_deref().map(read_density).transpose()?;
-            let evaluation = stages::evaluate(&model, density.as_ref(), experiment.as_ref(), &out, ui)?;
-            match &density {
-                Some(density) => {
-                    let dir = out.parent().unwrap_or(Path::new("."));
-                    forward::forward_and_report(&model, density, experiment.as_ref(), &evaluation, dir, ui)
-                }
-                None => {
-                    tracing::info!("no --density: no forward check, figures or report.md");
-                    Ok(())
-                }
-            }
+            let spec = stages::eval_spec(experiment.as_ref(), &model, density.as_deref(), &out);
+            pipeline.stage(spec, |p| {
+                stages::evaluate(&model, density.as_deref(), experiment.as_ref(), &out, p, ui)
+            })
         }
     }
 }
 
-/// Runs the stages of `experiment` in order, writing into `out`.
-fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, ui: &Ui) -> Result<()> {
+/// Runs the stages of `experiment` in order, writing into `out`. Each stage
+/// is one [`Pipeline::stage`] call, skipped when its output is up to date;
+/// every stage reads its inputs from the files of the previous ones.
+fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, format: Format, rerun: Rerun, ui: &Ui) -> Result<()> {
     let start = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating the output directory '{}' failed", out.display()))?;
     let resolved = toml::to_string_pretty(experiment).context("serialising the experiment failed")?;
     ips_core::npy::write_atomic(&out.join("experiment.toml"), |w| std::io::Write::write_all(w, resolved.as_bytes()))?;
+    let pipeline = Pipeline::new(rerun, ui);
+    let times = times_source(input);
 
     let trajectories = match &input.trajectories {
-        Some(path) => {
-            let t = stages::load_trajectories(path, &times_source(input), Some(experiment))?;
-            ui.note(&format!(
-                "trajectories: {} particles, {} frames from {}",
-                t.n_particles(),
-                t.times.len(),
-                path.display()
-            ));
-            t
+        Some(path) => path.clone(),
+        None => {
+            let path = out.join(format.file_name("trajectories", Kind::Array));
+            pipeline.stage(stages::simulate_spec(experiment, &path)?, |p| {
+                stages::simulate(experiment, &path, p, ui)
+            })?;
+            path
         }
-        None => stages::simulate(experiment, &out.join("trajectories.npy"), ui)?,
     };
-    let density = stages::kde(&trajectories, experiment, &out.join("density.npy"), ui)?;
-    drop(trajectories);
-    let model = stages::learn(&density, experiment, &out.join("model.json"), ui)?;
-    let evaluation = stages::evaluate(&model, Some(&density), Some(experiment), &out.join("eval.json"), ui)?;
-    forward::forward_and_report(&model, &density, Some(experiment), &evaluation, out, ui)?;
+
+    let density = out.join(format.file_name("density", Kind::Array));
+    pipeline.stage(stages::kde_spec(experiment, &trajectories, &times, &density), |p| {
+        stages::kde(&trajectories, &times, experiment, &density, p, ui)
+    })?;
+
+    let model = out.join(format.file_name("model", Kind::Record));
+    pipeline.stage(stages::learn_spec(experiment, &density, &model), |p| {
+        stages::learn(&density, experiment, &model, p, ui)
+    })?;
+
+    let eval = out.join(format.file_name("eval", Kind::Record));
+    pipeline.stage(stages::eval_spec(Some(experiment), &model, Some(&density), &eval), |p| {
+        stages::evaluate(&model, Some(&density), Some(experiment), &eval, p, ui)
+    })?;
+
     ui.note(&format!("done in {:.1} s: {}", start.elapsed().as_secs_f64(), out.display()));
     Ok(())
 }

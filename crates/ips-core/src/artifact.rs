@@ -22,7 +22,8 @@ use ndarray::{Array1, Array2, Array3, ArrayD, Axis as ArrayAxis, Dimension, Ix1,
 use serde::{Deserialize, Serialize};
 
 use crate::npy::{companion, read_json, read_npy_f64, write_json, write_npy};
-use crate::{CoreError, Grid, Kernel, Result};
+use crate::provenance::sha256_file;
+use crate::{CoreError, Grid, Kernel, Provenance, Result};
 
 /// Version of the artifact layout; bumped when a file or field changes meaning.
 pub const FORMAT_VERSION: u32 = 1;
@@ -46,6 +47,9 @@ pub struct TrajectoryMeta {
     /// Full configuration of the stage that wrote the file.
     pub config: serde_json::Value,
     pub tool_version: String,
+    /// How the artifact was made; absent in files from other programs.
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
 }
 
 /// Particle positions at the observation times.
@@ -72,6 +76,9 @@ pub struct DensityMeta {
     /// Full configuration of the stage that wrote the file.
     pub config: serde_json::Value,
     pub tool_version: String,
+    /// How the artifact was made; absent in files from other programs.
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
 }
 
 /// A density on a grid at the observation times.
@@ -202,6 +209,59 @@ pub fn read_positions(path: &Path) -> Result<Array3<f64>> {
     Ok(positions)
 }
 
+/// Reads the provenance record of an artifact: from the JSON sidecar of an
+/// `.npy` file, the `provenance` field of a `.json` file or the
+/// `provenance` attribute of an `.h5` file. Returns
+/// `None` for files without a record, such as another program's arrays.
+///
+/// # Errors
+/// [`CoreError::Io`] or [`CoreError::Json`] when a sidecar exists but
+/// cannot be read or holds a malformed record.
+pub fn read_provenance(path: &Path) -> Result<Option<Provenance>> {
+    let record_file = match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => companion(path, "json"),
+        Some("json") => path.to_path_buf(),
+        _ if crate::h5::is_hdf5_path(path) => return crate::h5::read_provenance(path),
+        _ => return Ok(None),
+    };
+    if !record_file.exists() {
+        return Ok(None);
+    }
+    let mut value: serde_json::Value = read_json(&record_file)?;
+    match value.get_mut("provenance").map(serde_json::Value::take) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(record) => serde_json::from_value(record).map(Some).map_err(|e| CoreError::Json {
+            path: record_file.clone(),
+            message: format!("invalid provenance record: {e}"),
+        }),
+    }
+}
+
+/// The id under which a stage records `path` as an input: the digest of its
+/// provenance record when it has one, else the SHA-256 of its bytes.
+///
+/// # Errors
+/// Any error of [`read_provenance`], or [`CoreError::Io`] when the file
+/// cannot be hashed.
+pub fn input_id(path: &Path) -> Result<String> {
+    match read_provenance(path)? {
+        Some(record) => Ok(record.id()),
+        None => Ok(format!("sha256:{}", sha256_file(path)?)),
+    }
+}
+
+/// Writes the companions of a trajectory artifact (times and sidecar), the
+/// first half of a streamed write: the positions follow through
+/// [`crate::npy::NpyStreamWriter`] into `path` itself, which comes last.
+///
+/// # Errors
+/// [`CoreError::Io`] or [`CoreError::InvalidValue`] for a bad path.
+pub fn write_trajectory_companions(path: &Path, times: &Array1<f64>, meta: &TrajectoryMeta) -> Result<()> {
+    check_npy_path(path)?;
+    write_npy(&companion(path, "times.npy"), times)?;
+    write_json(&companion(path, "json"), meta)
+}
+
 impl Trajectories {
     /// Spatial dimension.
     pub fn dim(&self) -> usize {
@@ -218,9 +278,7 @@ impl Trajectories {
     /// # Errors
     /// [`CoreError::Io`] or [`CoreError::InvalidValue`] for a bad path.
     pub fn write(&self, path: &Path) -> Result<()> {
-        check_npy_path(path)?;
-        write_npy(&companion(path, "times.npy"), &self.times)?;
-        write_json(&companion(path, "json"), &self.meta)?;
+        write_trajectory_companions(path, &self.times, &self.meta)?;
         // The main file goes last: its presence marks a complete artifact.
         write_npy(path, &self.positions)
     }
@@ -351,6 +409,7 @@ mod tests {
             seed: None,
             config: serde_json::Value::Null,
             tool_version: "test".into(),
+            provenance: None,
         }
     }
 
@@ -440,6 +499,7 @@ mod tests {
                 kernel: None,
                 config: serde_json::Value::Null,
                 tool_version: "test".into(),
+                provenance: None,
             },
         };
         d.write(&path).unwrap();

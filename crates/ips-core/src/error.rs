@@ -39,6 +39,14 @@ pub enum CoreError {
         reason: String,
     },
 
+    /// An HDF5 file could not be read or written.
+    #[error("HDF5 file '{path}': {message}")]
+    Hdf5 { path: PathBuf, message: String },
+
+    /// The file format needs a feature this build lacks.
+    #[error("cannot use '{path}': {reason}")]
+    Unsupported { path: PathBuf, reason: String },
+
     /// A kernel or dictionary term could not be parsed.
     #[error("invalid kernel term '{text}': {reason}")]
     Term { text: String, reason: String },

@@ -11,6 +11,9 @@
 //!   convention (`a(r)` with `phi(r) = r a(r)`).
 //! - [`artifact`]: the on-disk artifacts (trajectories, densities), stored as
 //!   NPY arrays in C order with a JSON sidecar of metadata.
+//! - [`h5`]: the same artifacts as HDF5 files (with the `hdf5` feature).
+//! - [`provenance`]: the record of the stage, configuration, seed and inputs
+//!   that made an artifact, stored with it.
 //!
 //! All arrays are `f64`, C order; positions and times are in the units of
 //! the simulation (dimensionless in the bundled experiments).
@@ -18,9 +21,12 @@
 pub mod artifact;
 pub mod error;
 pub mod grid;
+pub mod h5;
 pub mod kernel;
 pub mod npy;
+pub mod provenance;
 
 pub use error::{CoreError, Result};
 pub use grid::{Axis, Grid};
+pub use provenance::{InputRecord, Provenance};
 pub use kernel::{Convention, Kernel, KernelTerm, Term};

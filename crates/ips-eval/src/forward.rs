@@ -240,6 +240,7 @@ mod tests {
                 kernel: None,
                 config: serde_json::Value::Null,
                 tool_version: "test".into(),
+                provenance: None,
             },
         }
     }

@@ -145,6 +145,7 @@ mod tests {
                 kernel: None,
                 config: serde_json::Value::Null,
                 tool_version: "test".into(),
+                provenance: None,
             },
         };
         let (radii, weights) = pair_distance_weights(&density);

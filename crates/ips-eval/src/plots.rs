@@ -606,6 +606,7 @@ mod tests {
                 kernel: None,
                 config: serde_json::Value::Null,
                 tool_version: "test".into(),
+                provenance: None,
             },
         }
     }

@@ -24,6 +24,9 @@ pub struct Evaluation {
     pub condition_number: f64,
     pub phase_one_iterations: usize,
     pub phase_one_stop_reason: String,
+    /// How the evaluation was made; set by the command line, absent otherwise.
+    #[serde(default)]
+    pub provenance: Option<ips_core::Provenance>,
 }
 
 /// Evaluates `model`, against `truth` when it is known. The density, when
@@ -55,6 +58,7 @@ pub fn evaluate(model: &LearnedModel, truth: Option<&Kernel>, true_diffusion: Op
         condition_number: model.assembly.normalised_condition_number,
         phase_one_iterations: model.phase_one.iterations.len(),
         phase_one_stop_reason: model.phase_one.stop_reason.clone(),
+        provenance: None,
     })
 }
 

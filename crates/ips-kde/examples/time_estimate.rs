@@ -56,6 +56,7 @@ fn main() {
             seed: Some(1),
             config: serde_json::Value::Null,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            provenance: None,
         },
     };
     let config = KdeConfig {

@@ -137,6 +137,7 @@ pub fn estimate(
         kernel: trajectories.meta.kernel.clone(),
         config: config_json,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        provenance: None,
     };
     Ok(Density {
         values,
@@ -267,6 +268,7 @@ mod tests {
                 seed: Some(0),
                 config: serde_json::Value::Null,
                 tool_version: "test".to_string(),
+                provenance: None,
             },
         }
     }

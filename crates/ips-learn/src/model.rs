@@ -62,6 +62,9 @@ pub struct LearnedModel {
     pub phase_two: PhaseTwo,
     pub config: LearnConfig,
     pub seed: u64,
+    /// How the model was made; set by the command line, absent otherwise.
+    #[serde(default)]
+    pub provenance: Option<ips_core::Provenance>,
 }
 
 impl LearnedModel {
@@ -169,5 +172,6 @@ fn build_model(
         phase_two,
         config: config.clone(),
         seed,
+        provenance: None,
     }
 }

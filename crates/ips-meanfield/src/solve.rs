@@ -78,6 +78,7 @@ pub fn solve(
             kernel: Some(kernel.clone()),
             config: serde_json::to_value(config).expect("a SolverConfig serialises to JSON"),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            provenance: None,
         },
     })
 }

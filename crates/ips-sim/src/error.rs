@@ -16,6 +16,13 @@ pub enum SimError {
     #[error("the simulation diverged at step {step} (t = {time}): a position became {value}; reduce simulation.dt")]
     Diverged { step: usize, time: f64, value: f64 },
 
+    /// The receiver of the saved frames failed, e.g. writing to disk.
+    #[error("storing frame {frame} of the simulation failed: {source}")]
+    Sink {
+        frame: usize,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// An error from the shared artifact types.
     #[error(transparent)]
     Core(#[from] ips_core::CoreError),

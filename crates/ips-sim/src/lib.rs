@@ -18,6 +18,10 @@
 //! particles from generators seeded by `(seed, step, block)`, so the same seed
 //! gives bit-identical trajectories for any number of threads.
 //!
+//! [`simulate`] returns the frames in memory; [`simulate_into`] passes each
+//! saved frame to a [`FrameSink`] (such as a file writer) so that memory
+//! stays `O(N)`.
+//!
 //! ```no_run
 //! use ips_sim::{simulate, InitialCondition, ModelConfig, SimulationConfig};
 //! # fn run(model: ModelConfig, initial: InitialCondition, config: SimulationConfig) -> ips_sim::Result<()> {
@@ -37,4 +41,4 @@ mod simulate;
 pub use config::{DriftMethod, ModelConfig, SimulationConfig};
 pub use error::{Result, SimError};
 pub use initial::{InitialCondition, MixtureComponent};
-pub use simulate::simulate;
+pub use simulate::{saved_frames, simulate, simulate_into, FrameSink, SinkError};

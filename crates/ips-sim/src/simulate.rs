@@ -27,10 +27,48 @@ fn choose_evaluator(model: &ModelConfig, method: DriftMethod) -> Result<Evaluato
     }
 }
 
+/// Error type of a [`FrameSink`].
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Receiver of the saved frames of a simulation, e.g. a file writer, so
+/// that a run need not keep all frames in memory.
+pub trait FrameSink {
+    /// Receives saved frame `index` (0 is the initial condition) at `time`:
+    /// the positions of all particles, `N * d` values in C order.
+    ///
+    /// # Errors
+    /// Any error of the receiver; the simulation stops with
+    /// [`SimError::Sink`].
+    fn write_frame(&mut self, index: usize, time: f64, positions: &[f64]) -> std::result::Result<(), SinkError>;
+}
+
+/// A [`FrameSink`] that keeps every frame in an array, as [`simulate`] returns it.
+struct InMemory {
+    frames: Array3<f64>,
+}
+
+impl FrameSink for InMemory {
+    fn write_frame(&mut self, index: usize, _time: f64, positions: &[f64]) -> std::result::Result<(), SinkError> {
+        let len = positions.len();
+        self.frames.as_slice_mut().expect("a new array is contiguous")[index * len..(index + 1) * len]
+            .copy_from_slice(positions);
+        Ok(())
+    }
+}
+
+/// Number of saved frames of a run, the initial condition included.
+///
+/// # Errors
+/// [`SimError::Config`] for invalid settings.
+pub fn saved_frames(config: &SimulationConfig) -> Result<usize> {
+    Ok(config.validate()? / config.save_every + 1)
+}
+
 /// Simulates the particle system and returns the saved frames.
 ///
 /// `on_step` is called after each Euler–Maruyama step with the step count,
-/// for progress reporting.
+/// for progress reporting. The frames are kept in memory, `8 N d` bytes
+/// each; [`simulate_into`] passes them to a [`FrameSink`] instead.
 ///
 /// # Errors
 /// [`SimError::Config`] for invalid settings and [`SimError::Diverged`] when
@@ -42,6 +80,29 @@ pub fn simulate(
     seed: u64,
     on_step: &dyn Fn(usize),
 ) -> Result<Trajectories> {
+    let n_saved = saved_frames(config)?;
+    let mut sink = InMemory {
+        frames: Array3::<f64>::zeros((n_saved, config.n_particles, model.dim)),
+    };
+    let (times, meta) = simulate_into(model, initial, config, seed, &mut sink, on_step)?;
+    Ok(Trajectories { positions: sink.frames, times, meta })
+}
+
+/// Simulates the particle system and passes each saved frame to `sink` as
+/// soon as it is computed; memory stays `O(N)`. Returns the observation
+/// times and the metadata of the trajectory artifact.
+///
+/// # Errors
+/// [`SimError::Config`] for invalid settings, [`SimError::Diverged`] when
+/// a position stops being finite and [`SimError::Sink`] when the sink fails.
+pub fn simulate_into(
+    model: &ModelConfig,
+    initial: &InitialCondition,
+    config: &SimulationConfig,
+    seed: u64,
+    sink: &mut dyn FrameSink,
+    on_step: &dyn Fn(usize),
+) -> Result<(Array1<f64>, TrajectoryMeta)> {
     model.validate()?;
     initial.validate(model.dim)?;
     let n_steps = config.validate()?;
@@ -49,16 +110,18 @@ pub fn simulate(
 
     let (n, dim) = (config.n_particles, model.dim);
     let n_saved = n_steps / config.save_every + 1;
+    let dt_saved = config.dt * config.save_every as f64;
+    let times = Array1::from_iter((0..n_saved).map(|k| k as f64 * dt_saved));
     let span = tracing::info_span!("simulate", n, dim, n_steps);
     let _guard = span.enter();
 
     let mut positions = initial.sample(n, dim, seed).into_raw_vec_and_offset().0;
     let mut drift = vec![0.0; n * dim];
-    let mut frames = Array3::<f64>::zeros((n_saved, n, dim));
-    frames
-        .as_slice_mut()
-        .expect("a new array is contiguous")[..n * dim]
-        .copy_from_slice(&positions);
+    let mut store = |frame: usize, positions: &[f64]| {
+        sink.write_frame(frame, times[frame], positions)
+            .map_err(|source| SimError::Sink { frame, source })
+    };
+    store(0, &positions)?;
     let noise_scale = (2.0 * model.diffusion * config.dt).sqrt();
 
     for step in 1..=n_steps {
@@ -80,15 +143,11 @@ pub fn simulate(
             });
         }
         if step % config.save_every == 0 {
-            let frame = step / config.save_every;
-            frames.as_slice_mut().expect("a new array is contiguous")[frame * n * dim..(frame + 1) * n * dim]
-                .copy_from_slice(&positions);
+            store(step / config.save_every, &positions)?;
         }
         on_step(step);
     }
 
-    let dt_saved = config.dt * config.save_every as f64;
-    let times = Array1::from_iter((0..n_saved).map(|k| k as f64 * dt_saved));
     let meta = TrajectoryMeta {
         format_version: FORMAT_VERSION,
         source: "simulation".into(),
@@ -101,8 +160,9 @@ pub fn simulate(
         seed: Some(seed),
         config: serde_json::json!({ "model": model, "initial": initial, "simulation": config }),
         tool_version: env!("CARGO_PKG_VERSION").into(),
+        provenance: None,
     };
-    Ok(Trajectories { positions: frames, times, meta })
+    Ok((times, meta))
 }
 
 #[cfg(test)]
@@ -178,6 +238,48 @@ mod tests {
         let t = simulate(&cubic_model(1), &two_bumps(1), &config(100, DriftMethod::Auto), 1, &|_| {}).unwrap();
         assert_eq!(t.positions.shape(), &[6, 100, 1]);
         assert!((t.times[5] - 0.05).abs() < 1e-12);
+    }
+
+    /// Records what a sink receives, and fails on request.
+    struct Recorder {
+        frames: Vec<(usize, f64, Vec<f64>)>,
+        fail_at: Option<usize>,
+    }
+
+    impl FrameSink for Recorder {
+        fn write_frame(&mut self, index: usize, time: f64, positions: &[f64]) -> std::result::Result<(), SinkError> {
+            if self.fail_at == Some(index) {
+                return Err("disk full".into());
+            }
+            self.frames.push((index, time, positions.to_vec()));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn sink_receives_the_frames_of_simulate() {
+        let cfg = config(100, DriftMethod::Auto);
+        let in_memory = simulate(&cubic_model(1), &two_bumps(1), &cfg, 3, &|_| {}).unwrap();
+        let mut recorder = Recorder { frames: Vec::new(), fail_at: None };
+        let (times, _) = simulate_into(&cubic_model(1), &two_bumps(1), &cfg, 3, &mut recorder, &|_| {}).unwrap();
+        assert_eq!(times, in_memory.times);
+        assert_eq!(recorder.frames.len(), 6);
+        for (k, (index, time, positions)) in recorder.frames.iter().enumerate() {
+            assert_eq!(*index, k);
+            assert_eq!(*time, in_memory.times[k]);
+            let expected = in_memory.positions.index_axis(ndarray::Axis(0), k);
+            assert_eq!(positions.as_slice(), expected.as_slice().unwrap(), "frame {k}");
+        }
+    }
+
+    #[test]
+    fn sink_error_names_the_frame() {
+        let mut recorder = Recorder { frames: Vec::new(), fail_at: Some(2) };
+        let err = simulate_into(&cubic_model(1), &two_bumps(1), &config(10, DriftMethod::Auto), 1, &mut recorder, &|_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("frame 2"), "{err}");
+        assert!(err.contains("disk full"), "{err}");
     }
 
     #[test]
