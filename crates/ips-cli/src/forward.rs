@@ -21,15 +21,16 @@ const PLOT_DIR: &str = "plots";
 
 /// Runs the forward check when the experiment has a `[meanfield]` section,
 /// then writes into `dir`: `forward.json` (the time series),
-/// `forward_true.npy` and `forward_learned.npy` (the solutions, in the
-/// density layout), the figures under `plots/`, `report.md` and
-/// `metrics.json`.
+/// `forward_true.EXT` and `forward_learned.EXT` (the solutions, in the
+/// density layout, with `extension` `npy` or `h5`), the figures under
+/// `plots/`, `report.md` and `metrics.json`.
 pub fn forward_and_report(
     model: &LearnedModel,
     density: &Density,
     experiment: Option<&Experiment>,
     evaluation: &Evaluation,
     dir: &Path,
+    extension: &str,
     ui: &Ui,
 ) -> Result<()> {
     let learned = ForwardModel { kernel: model.kernel()?, diffusion: model.diffusion.value };
@@ -45,7 +46,7 @@ pub fn forward_and_report(
     };
 
     let check = match experiment.and_then(|e| e.meanfield.as_ref()) {
-        Some(config) => Some(run_forward_check(density, truth.as_ref(), &learned, config, dir, ui)?),
+        Some(config) => Some(run_forward_check(density, truth.as_ref(), &learned, config, dir, extension, ui)?),
         None => {
             tracing::info!("the experiment has no [meanfield] section: no forward check");
             None
@@ -94,6 +95,7 @@ fn run_forward_check(
     learned: &ForwardModel,
     config: &ips_meanfield::SolverConfig,
     dir: &Path,
+    extension: &str,
     ui: &Ui,
 ) -> Result<ForwardCheck> {
     if truth.is_none() {
@@ -105,13 +107,10 @@ fn run_forward_check(
     let check = forward_check(density, truth, learned, config, &|| bar.inc(1))?;
     bar.finish_and_clear();
 
-    check
-        .learned_solution
-        .write(&dir.join("forward_learned.npy"))
+    crate::stages::write_density(&check.learned_solution, &dir.join(format!("forward_learned.{extension}")))
         .context("writing the learned-kernel solution failed")?;
     if let Some(solution) = &check.true_solution {
-        solution
-            .write(&dir.join("forward_true.npy"))
+        crate::stages::write_density(solution, &dir.join(format!("forward_true.{extension}")))
             .context("writing the true-kernel solution failed")?;
     }
     let series_path = dir.join("forward.json");

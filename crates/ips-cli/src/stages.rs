@@ -282,7 +282,7 @@ pub fn read_density(path: &Path) -> Result<Density> {
 }
 
 /// Writes a density artifact, NPY or HDF5 by the extension of `out`.
-fn write_density(density: &Density, out: &Path) -> Result<()> {
+pub(crate) fn write_density(density: &Density, out: &Path) -> Result<()> {
     if is_hdf5_path(out) {
         h5::write_density(out, density)?;
     } else {
@@ -395,10 +395,12 @@ pub fn evaluate(
         Some(density) => {
             let dir = out.parent().unwrap_or(Path::new("."));
             // A run killed while writing these leaves temporary files beside them.
-            for name in ["report.md", "metrics.json", "forward.json", "forward_learned.npy", "forward_true.npy"] {
+            let extension = if is_hdf5_path(out) { "h5" } else { "npy" };
+            let solutions = [format!("forward_learned.{extension}"), format!("forward_true.{extension}")];
+            for name in ["report.md", "metrics.json", "forward.json"].into_iter().chain(solutions.iter().map(String::as_str)) {
                 ips_core::npy::remove_stale_temporaries(&dir.join(name));
             }
-            crate::forward::forward_and_report(&model, density, experiment, &evaluation, dir, ui)?;
+            crate::forward::forward_and_report(&model, density, experiment, &evaluation, dir, extension, ui)?;
         }
         None => tracing::info!("no --density: no forward check, figures or report.md"),
     }
