@@ -242,3 +242,20 @@ fn artifacts_independent_of_threads() {
         assert!(one == two, "{file} differs between 1 and 2 threads");
     }
 }
+
+/// `--until learn` stops after the model: no evaluation files.
+#[test]
+fn run_until_learn_stops_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = experiment("cubic-small.toml");
+    let output = ips(&["run", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--until", "learn", "--set", "simulation.t_final=0.1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(out.join("model.json").exists());
+    assert!(!out.join("eval.json").exists());
+    assert!(!out.join("report.md").exists());
+
+    let output = ips(&["run", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--until", "fit"]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("--until fit"), "{}", stderr(&output));
+}

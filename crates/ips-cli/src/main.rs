@@ -20,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::experiment::Experiment;
 use crate::format::{output_path, Format, Kind};
-use crate::pipeline::{Pipeline, Rerun};
+use crate::pipeline::{Pipeline, Rerun, STAGES};
 use crate::stages::TimesSource;
 use crate::ui::Ui;
 
@@ -112,6 +112,9 @@ enum Command {
         /// Rerun this stage and every later one (simulate, kde, learn, eval).
         #[arg(long, value_name = "STAGE", conflicts_with = "force")]
         from: Option<String>,
+        /// Stop after this stage (simulate, kde, learn, eval).
+        #[arg(long, value_name = "STAGE")]
+        until: Option<String>,
     },
     /// Print the provenance record of an artifact: stage, tool version,
     /// configuration, seed and the ids of its inputs.
@@ -242,7 +245,7 @@ fn times_source(input: &TrajectoryInput) -> TimesSource {
 
 fn dispatch(command: Command, ui: &Ui) -> Result<()> {
     match command {
-        Command::Run { experiment, out, input, overrides, format, force, from } => {
+        Command::Run { experiment, out, input, overrides, format, force, from, until } => {
             let experiment = Experiment::load(&experiment, &overrides.set)?;
             if input.trajectories.is_none() && (input.times.is_some() || input.dt.is_some()) {
                 anyhow::bail!("--times and --dt describe --trajectories FILE; without it the experiment is simulated");
@@ -256,7 +259,13 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
                 simulation.validate()?;
             }
             let rerun = Rerun::from_options(force, from.as_deref())?;
-            run(&experiment, &out, &input, format.format.unwrap_or(Format::Npy), rerun, ui)
+            let last = match until.as_deref() {
+                None => STAGES.len() - 1,
+                Some(name) => STAGES.iter().position(|s| *s == name).ok_or_else(|| {
+                    anyhow::anyhow!("invalid --until {name}: the stages are {}", STAGES.join(", "))
+                })?,
+            };
+            run(&experiment, &out, &input, format.format.unwrap_or(Format::Npy), rerun, last, ui)
         }
         Command::Info { file } => info::print(&file),
         Command::Simulate { experiment, out, overrides, format, force } => {
@@ -313,7 +322,16 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
 /// Runs the stages of `experiment` in order, writing into `out`. Each stage
 /// is one [`Pipeline::stage`] call, skipped when its output is up to date;
 /// every stage reads its inputs from the files of the previous ones.
-fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, format: Format, rerun: Rerun, ui: &Ui) -> Result<()> {
+/// `last` is the index in [`STAGES`] of the last stage to run.
+fn run(
+    experiment: &Experiment,
+    out: &Path,
+    input: &TrajectoryInput,
+    format: Format,
+    rerun: Rerun,
+    last: usize,
+    ui: &Ui,
+) -> Result<()> {
     let start = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating the output directory '{}' failed", out.display()))?;
     let resolved = toml::to_string_pretty(experiment).context("serialising the experiment failed")?;
@@ -331,16 +349,31 @@ fn run(experiment: &Experiment, out: &Path, input: &TrajectoryInput, format: For
             path
         }
     };
+    let done = |stage: usize| {
+        if stage == last {
+            ui.note(&format!("done after {} in {:.1} s: {}", STAGES[stage], start.elapsed().as_secs_f64(), out.display()));
+        }
+        stage == last
+    };
+    if done(0) {
+        return Ok(());
+    }
 
     let density = out.join(format.file_name("density", Kind::Array));
     pipeline.stage(stages::kde_spec(experiment, &trajectories, &times, &density), |p| {
         stages::kde(&trajectories, &times, experiment, &density, p, ui)
     })?;
+    if done(1) {
+        return Ok(());
+    }
 
     let model = out.join(format.file_name("model", Kind::Record));
     pipeline.stage(stages::learn_spec(experiment, &density, &model), |p| {
         stages::learn(&density, experiment, &model, p, ui)
     })?;
+    if done(2) {
+        return Ok(());
+    }
 
     let eval = out.join(format.file_name("eval", Kind::Record));
     pipeline.stage(stages::eval_spec(Some(experiment), &model, Some(&density), &eval), |p| {
