@@ -23,10 +23,26 @@ fn run_writes_only_h5_artifacts() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    // Every array artifact is HDF5; the rest are the report, its figures,
+    // the metrics and the resolved experiment.
     assert_eq!(
         names,
-        ["density.h5", "eval.h5", "eval.md", "experiment.toml", "model.h5", "trajectories.h5"]
+        [
+            "density.h5",
+            "eval.h5",
+            "eval.md",
+            "experiment.toml",
+            "forward.json",
+            "forward_learned.h5",
+            "forward_true.h5",
+            "metrics.json",
+            "model.h5",
+            "plots",
+            "report.md",
+            "trajectories.h5",
+        ]
     );
+    assert!(!names.iter().any(|n| n.ends_with(".npy")), "{names:?}");
 
     // The model in the HDF5 file equals the one of an NPY run.
     let npy = dir.path().join("npy");

@@ -244,6 +244,13 @@ pub fn read_provenance(path: &Path) -> Result<Option<Provenance>> {
 /// Any error of [`read_provenance`], or [`CoreError::Io`] when the file
 /// cannot be hashed.
 pub fn input_id(path: &Path) -> Result<String> {
+    if !path.exists() {
+        return Err(CoreError::invalid(
+            "input file",
+            path.display(),
+            "not found; check the path, or run the stage that writes it first",
+        ));
+    }
     match read_provenance(path)? {
         Some(record) => Ok(record.id()),
         None => Ok(format!("sha256:{}", sha256_file(path)?)),
