@@ -335,7 +335,10 @@ fn run(
     let start = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating the output directory '{}' failed", out.display()))?;
     let resolved = toml::to_string_pretty(experiment).context("serialising the experiment failed")?;
-    ips_core::npy::write_atomic(&out.join("experiment.toml"), |w| std::io::Write::write_all(w, resolved.as_bytes()))?;
+    let resolved_path = out.join("experiment.toml");
+    // A run killed while writing it leaves a temporary file behind.
+    ips_core::npy::remove_stale_temporaries(&resolved_path);
+    ips_core::npy::write_atomic(&resolved_path, |w| std::io::Write::write_all(w, resolved.as_bytes()))?;
     let pipeline = Pipeline::new(rerun, ui);
     let times = times_source(input);
 
