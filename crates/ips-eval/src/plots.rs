@@ -99,7 +99,7 @@ pub fn write_plots(dir: &Path, plots: &RunPlots) -> Result<Vec<Figure>> {
     render!(dir, "kernel", (900, 800), |root: &DrawingArea<_, Shift>| draw_kernel(root, plots));
     add("kernel", "Kernel phi(r): true and learned, and the absolute error");
     if let Some(forward) = plots.forward {
-        render!(dir, "w2", (900, 520), |root: &DrawingArea<_, Shift>| draw_w2(root, forward));
+        render!(dir, "w2", (900, 800), |root: &DrawingArea<_, Shift>| draw_w2(root, forward));
         add("w2", "W2 distance over time");
         render!(dir, "free_energy", (900, 520), |root: &DrawingArea<_, Shift>| draw_free_energy(root, forward));
         add("free_energy", "Free energy over time");
@@ -413,17 +413,32 @@ fn draw_w2<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, forward: &ForwardC
 where
     DB::ErrorType: 'static,
 {
+    // Two panels: the distance between the two models is often a hundred
+    // times smaller than their distance to the data, and would sit on the
+    // axis of a shared panel.
     let s = &forward.series;
+    let data_series = [
+        ("true kernel vs data", TRUE_COLOR, s.w2_true_data.clone()),
+        ("learned kernel vs data", RGBColor(44, 160, 44), s.w2_learned_data.clone()),
+    ];
+    if s.w2_true_learned.iter().all(Option::is_none) {
+        // No true kernel: only the distance to the data exists.
+        return draw_time_series(root, "W2 between the learned-kernel solution and the data", "W2", &s.times, &data_series);
+    }
+    let (upper, lower) = root.split_vertically(root.dim_in_pixel().1 / 2);
     draw_time_series(
-        root,
-        "W2 distance between densities",
+        &upper,
+        "W2 between the true-kernel and learned-kernel solutions",
         "W2",
         &s.times,
-        &[
-            ("true vs learned kernel", LEARNED_COLOR, s.w2_true_learned.clone()),
-            ("true kernel vs data", TRUE_COLOR, s.w2_true_data.clone()),
-            ("learned kernel vs data", RGBColor(44, 160, 44), s.w2_learned_data.clone()),
-        ],
+        &[("true vs learned kernel", LEARNED_COLOR, s.w2_true_learned.clone())],
+    )?;
+    draw_time_series(
+        &lower,
+        "W2 between each solution and the data",
+        "W2",
+        &s.times,
+        &data_series,
     )
 }
 
