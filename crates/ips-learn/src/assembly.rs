@@ -156,8 +156,16 @@ pub fn assemble_strong(
             |(workspace, convolutions), ((mut block, mut block_target), (&n, &smoothing))| {
                 let now = rho.row(n);
                 let next = rho.row(n + observe_every);
-                let now_values: Vec<f64> = now.to_vec();
-                convolution.apply(&now_values, workspace, convolutions);
+                // Rows of a density read from disk are contiguous; copy only otherwise.
+                let copied;
+                let now_values = match now.as_slice() {
+                    Some(values) => values,
+                    None => {
+                        copied = now.to_vec();
+                        &copied
+                    }
+                };
+                convolution.apply(now_values, workspace, convolutions);
                 let mut product = vec![0.0; m];
                 for (k, conv) in convolutions.iter().enumerate() {
                     for i in 0..m {

@@ -142,7 +142,6 @@ pub struct PrefixSumDrift {
     /// `A_p(y) = phi^(p)(y) / p!`, so that the sum over particles is
     /// `sum_p (-1)^p L_p A_p(y) - R_p A_p(-y)`.
     shifted: Vec<Vec<f64>>,
-    order: Vec<usize>,
     /// `(position, particle)` pairs in sorted order, and sorting buffers.
     keyed: Vec<(f64, u32)>,
     scratch: Vec<(f64, u32)>,
@@ -172,7 +171,6 @@ impl PrefixSumDrift {
         PrefixSumDrift {
             coefficients,
             shifted,
-            order: Vec::new(),
             keyed: Vec::new(),
             scratch: Vec::new(),
             counts: Vec::new(),
@@ -199,11 +197,9 @@ impl PrefixSumDrift {
             pair.0 = positions[pair.1 as usize];
         }
         sort_positions(&mut self.keyed, &mut self.scratch, &mut self.counts);
-        self.order.clear();
-        self.order.extend(self.keyed.iter().map(|&(_, i)| i as usize));
         self.sorted.clear();
         self.sorted
-            .extend(self.order.iter().map(|&i| positions[i] - centre));
+            .extend(self.keyed.iter().map(|&(x, _)| x - centre));
 
         self.left.resize(powers * n, 0.0);
         self.right.resize(powers * n, 0.0);
@@ -232,8 +228,8 @@ impl PrefixSumDrift {
                 scale * total
             })
             .collect();
-        for (s, &i) in self.order.iter().enumerate() {
-            drift[i] = values[s];
+        for (s, &(_, i)) in self.keyed.iter().enumerate() {
+            drift[i as usize] = values[s];
         }
     }
 
