@@ -48,6 +48,23 @@ pub struct Experiment {
     /// forward check of `ips run` and `ips eval`.
     #[serde(default)]
     pub meanfield: Option<SolverConfig>,
+    /// The source paper's results for this experiment, for `ips reproduce`.
+    #[serde(default)]
+    pub published: Option<Published>,
+}
+
+/// The `[published]` section: what the source paper reports, so that a
+/// reproduction can be set beside it. Only `ips reproduce` reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Published {
+    /// Where in the paper the numbers are (e.g. "Table 1, case A").
+    #[serde(default)]
+    pub source: String,
+    /// Learned coefficient per term of the true kernel, keyed by term name
+    /// (e.g. `"r^2" = 3.003`). Terms the paper reports as zero are left out.
+    #[serde(default)]
+    pub coefficients: std::collections::BTreeMap<String, f64>,
 }
 
 impl Experiment {
