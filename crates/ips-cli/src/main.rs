@@ -8,6 +8,7 @@ mod format;
 mod forward;
 mod info;
 mod pipeline;
+mod reproduce;
 mod stages;
 mod ui;
 
@@ -115,6 +116,25 @@ enum Command {
         /// Stop after this stage (simulate, kde, learn, eval).
         #[arg(long, value_name = "STAGE")]
         until: Option<String>,
+    },
+    /// Run every experiment of the paper (cases A to D) into DIR/<experiment>/
+    /// and write DIR/summary.md and DIR/summary.json, which set each learned
+    /// coefficient beside the truth and the paper's value.
+    Reproduce {
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The plan: which experiment files to run.
+        #[arg(long, value_name = "FILE", default_value = "data/reproduce.toml")]
+        plan: PathBuf,
+        /// Run each experiment's small variant instead (minutes become seconds).
+        #[arg(long)]
+        small: bool,
+        /// Run only the experiments of these names (repeatable).
+        #[arg(long, value_name = "NAME")]
+        only: Vec<String>,
+        #[command(flatten)]
+        force: ForceOption,
     },
     /// Print the provenance record of an artifact: stage, tool version,
     /// configuration, seed and the ids of its inputs.
@@ -250,14 +270,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
             if input.trajectories.is_none() && (input.times.is_some() || input.dt.is_some()) {
                 anyhow::bail!("--times and --dt describe --trajectories FILE; without it the experiment is simulated");
             }
-            experiment.validate()?;
-            if input.trajectories.is_none() {
-                let model = experiment.simulation_model()?;
-                model.validate()?;
-                let (initial, simulation) = experiment.simulation_sections()?;
-                initial.validate(model.dim)?;
-                simulation.validate()?;
-            }
+            validate_for_run(&experiment, input.trajectories.is_none())?;
             let rerun = Rerun::from_options(force, from.as_deref())?;
             let last = match until.as_deref() {
                 None => STAGES.len() - 1,
@@ -266,6 +279,9 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
                 })?,
             };
             run(&experiment, &out, &input, format.format.unwrap_or(Format::Npy), rerun, last, ui)
+        }
+        Command::Reproduce { out, plan, small, only, force } => {
+            reproduce::reproduce(&plan, &out, small, &only, force.rerun(), ui)
         }
         Command::Info { file } => info::print(&file),
         Command::Simulate { experiment, out, overrides, format, force } => {
@@ -317,6 +333,33 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
             })
         }
     }
+}
+
+/// Checks every section `ips run` will use before any stage runs.
+fn validate_for_run(experiment: &Experiment, simulated: bool) -> Result<()> {
+    experiment.validate()?;
+    if simulated {
+        let model = experiment.simulation_model()?;
+        model.validate()?;
+        let (initial, simulation) = experiment.simulation_sections()?;
+        initial.validate(model.dim)?;
+        simulation.validate()?;
+    }
+    Ok(())
+}
+
+/// Runs every stage of a simulated experiment into `out` as `ips run` does,
+/// with NPY artifacts; `ips reproduce` runs each experiment so.
+pub(crate) fn run_experiment(experiment: &Experiment, out: &Path, rerun: Rerun, ui: &Ui) -> Result<()> {
+    validate_for_run(experiment, true)?;
+    let input = TrajectoryInput {
+        trajectories: None,
+        times: None,
+        dt: None,
+        positions_dataset: "positions".into(),
+        times_dataset: "times".into(),
+    };
+    run(experiment, out, &input, Format::Npy, rerun, STAGES.len() - 1, ui)
 }
 
 /// Runs the stages of `experiment` in order, writing into `out`. Each stage

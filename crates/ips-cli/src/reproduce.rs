@@ -1,0 +1,364 @@
+//! `ips reproduce`: the paper's experiments in one command.
+//!
+//! A plan file (`data/reproduce.toml`) lists the experiments. Each one runs
+//! like `ips run` into `OUT/<name>/`, with the same caching, so a second
+//! `ips reproduce` only redoes what changed. Then `summary.json` and
+//! `summary.md` set every learned coefficient beside the truth and the
+//! paper's published value.
+//!
+//! An experiment that fails does not stop the others: its error is written
+//! into the summary and the command exits non-zero at the end, so a long
+//! reproduction is not lost to one bad case.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use ips_core::Term;
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::Experiment;
+use crate::pipeline::Rerun;
+use crate::ui::Ui;
+
+/// The plan file: which experiments `ips reproduce` runs, in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    #[serde(rename = "experiment")]
+    pub experiments: Vec<PlanEntry>,
+}
+
+/// One experiment of the plan. Paths are relative to the plan file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanEntry {
+    /// The full experiment.
+    pub file: PathBuf,
+    /// Its small variant, run by `--small`.
+    #[serde(default)]
+    pub small: Option<PathBuf>,
+    /// Relative coefficient error the issue sets as the target; terms with
+    /// a true value of zero must be removed. Without it no verdict is given.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+}
+
+impl Plan {
+    /// Reads a plan file and resolves its paths against the file's folder.
+    ///
+    /// # Errors
+    /// A missing or malformed file, or an empty plan.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!("reading the plan '{}' failed; run from the repository root or pass --plan FILE", path.display())
+        })?;
+        let mut plan: Plan =
+            toml::from_str(&text).with_context(|| format!("invalid plan file '{}'", path.display()))?;
+        if plan.experiments.is_empty() {
+            bail!("the plan '{}' lists no [[experiment]]", path.display());
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        for entry in &mut plan.experiments {
+            entry.file = base.join(&entry.file);
+            entry.small = entry.small.as_ref().map(|small| base.join(small));
+            if let Some(tolerance) = entry.tolerance {
+                if !(tolerance.is_finite() && tolerance > 0.0) {
+                    bail!(
+                        "invalid tolerance = {tolerance} for '{}' in '{}': give a positive fraction such as 0.02",
+                        entry.file.display(),
+                        path.display()
+                    );
+                }
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// One row of `summary.json`: one dictionary term of one experiment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    pub experiment: String,
+    pub term: String,
+    /// The true coefficient of this term, where the truth is known.
+    #[serde(rename = "true")]
+    pub truth: Option<f64>,
+    pub learned: Option<f64>,
+    /// The paper's value; null where the paper gives none.
+    pub published: Option<f64>,
+    /// `|learned - true| / |true|`, null where the true value is zero.
+    pub relative_error: Option<f64>,
+    /// The same for the paper's value.
+    pub published_relative_error: Option<f64>,
+    /// Largest W2 distance between the true-model and learned-model
+    /// mean-field solutions of this experiment.
+    pub w2_max: Option<f64>,
+    /// Whether this term meets the target: within the tolerance for a true
+    /// term, removed (exactly zero) for a term outside the truth. Null
+    /// without a tolerance.
+    pub within_target: Option<bool>,
+}
+
+/// What happened to one experiment.
+struct Outcome {
+    name: String,
+    file: PathBuf,
+    seconds: f64,
+    result: Result<Vec<Row>>,
+}
+
+/// Runs the plan (or the experiments named in `only`) into `out`.
+///
+/// # Errors
+/// A bad plan or output folder; after all experiments ran, any experiment
+/// that failed.
+pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rerun: Rerun, ui: &Ui) -> Result<()> {
+    let plan = Plan::load(plan_path)?;
+    let mut selected = Vec::new();
+    for entry in &plan.experiments {
+        let file = if small {
+            entry.small.clone().with_context(|| {
+                format!("--small: the plan gives no small variant for '{}'", entry.file.display())
+            })?
+        } else {
+            entry.file.clone()
+        };
+        let experiment = Experiment::load(&file, &[])?;
+        if only.is_empty() || only.iter().any(|name| *name == experiment.name) {
+            // The small variants are for checking that everything runs; their
+            // few particles do not reach the targets of the full runs.
+            let tolerance = if small { None } else { entry.tolerance };
+            selected.push((experiment, file, tolerance));
+        }
+    }
+    for name in only {
+        if !selected.iter().any(|(experiment, _, _)| experiment.name == *name) {
+            let known: Vec<String> = plan
+                .experiments
+                .iter()
+                .filter_map(|e| Experiment::load(&e.file, &[]).ok().map(|x| x.name))
+                .collect();
+            bail!("--only {name}: no experiment of that name in the plan; the plan has {}", known.join(", "));
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating the output directory '{}' failed", out.display()))?;
+
+    let start = Instant::now();
+    let mut outcomes = Vec::with_capacity(selected.len());
+    for (index, (experiment, file, tolerance)) in selected.iter().enumerate() {
+        ui.note(&format!("reproduce [{}/{}]: {} ({})", index + 1, selected.len(), experiment.name, file.display()));
+        let dir = out.join(&experiment.name);
+        let began = Instant::now();
+        let result = crate::run_experiment(experiment, &dir, rerun.clone(), ui)
+            .and_then(|()| summary_rows(experiment, &dir, *tolerance));
+        if let Err(error) = &result {
+            ui.note(&format!("reproduce: {} failed: {error:#}", experiment.name));
+        }
+        outcomes.push(Outcome {
+            name: experiment.name.clone(),
+            file: file.clone(),
+            seconds: began.elapsed().as_secs_f64(),
+            result,
+        });
+    }
+
+    let rows: Vec<Row> = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).flatten().cloned().collect();
+    let json = serde_json::to_string_pretty(&rows).context("serialising the summary failed")?;
+    ips_core::npy::write_atomic(&out.join("summary.json"), |w| std::io::Write::write_all(w, json.as_bytes()))?;
+    let markdown = summary_markdown(&outcomes, start.elapsed().as_secs_f64());
+    ips_core::npy::write_atomic(&out.join("summary.md"), |w| std::io::Write::write_all(w, markdown.as_bytes()))?;
+    ui.note(&format!("reproduce: summary in {}", out.join("summary.md").display()));
+
+    let failed: Vec<&str> = outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.name.as_str()).collect();
+    if !failed.is_empty() {
+        bail!("{} of {} experiments failed: {} (see summary.md)", failed.len(), outcomes.len(), failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Builds the coefficient table of one experiment: `eval.json` gives the learned
+/// and true values, `metrics.json` the W2 distance, the experiment file the
+/// published values.
+fn summary_rows(experiment: &Experiment, dir: &Path, tolerance: Option<f64>) -> Result<Vec<Row>> {
+    let eval = read_json(&dir.join("eval.json"))?;
+    let metrics = read_json(&dir.join("metrics.json"))?;
+    let w2_max = metrics["w2_max"].as_f64();
+    let eval_rows = eval["coefficients"]["rows"]
+        .as_array()
+        .with_context(|| format!("'{}' has no coefficients.rows", dir.join("eval.json").display()))?;
+
+    // Terms of the true kernel in the learned convention, for matching
+    // detected pieces (whose names differ from the true ones) by interval.
+    let true_terms: Vec<(Term, f64)> = match &experiment.model.kernel {
+        Some(kernel) if kernel.convention == experiment.learn.convention => {
+            kernel.terms.iter().map(|t| (t.term, t.coefficient)).collect()
+        }
+        _ => Vec::new(),
+    };
+    let published: Vec<(Term, f64)> = match &experiment.published {
+        Some(published) => published
+            .coefficients
+            .iter()
+            .map(|(name, value)| {
+                Term::parse(name)
+                    .map(|term| (term, *value))
+                    .with_context(|| format!("invalid term '{name}' in [published] of {}", experiment.name))
+            })
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
+
+    let mut rows = Vec::with_capacity(eval_rows.len());
+    for entry in eval_rows {
+        let name = entry["name"].as_str().context("a coefficient row has no name")?.to_string();
+        let learned = entry["learned"].as_f64();
+        let term = Term::parse(&name).ok();
+        let truth = match (term, true_terms.is_empty()) {
+            (Some(term), false) if is_interval(term) => Some(matching_value(term, &true_terms).unwrap_or(0.0)),
+            _ => entry["true"].as_f64(),
+        };
+        let published = term.and_then(|term| matching_value(term, &published));
+        let relative = |value: Option<f64>| match (value, truth) {
+            (Some(value), Some(truth)) if truth != 0.0 => Some((value - truth).abs() / truth.abs()),
+            _ => None,
+        };
+        let within_target = match (tolerance, truth, learned) {
+            (Some(tolerance), Some(truth), Some(learned)) => Some(if truth == 0.0 {
+                learned == 0.0
+            } else {
+                (learned - truth).abs() <= tolerance * truth.abs()
+            }),
+            _ => None,
+        };
+        rows.push(Row {
+            experiment: experiment.name.clone(),
+            term: name,
+            truth,
+            learned,
+            published,
+            relative_error: relative(learned),
+            published_relative_error: relative(published),
+            w2_max,
+            within_target,
+        });
+    }
+    Ok(rows)
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading '{}' failed", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("'{}' is not valid JSON", path.display()))
+}
+
+fn is_interval(term: Term) -> bool {
+    matches!(term, Term::Indicator { .. } | Term::RIndicator { .. })
+}
+
+/// The value given for `term` in `values`: the entry of the same name, or
+/// for a piece of a piecewise kernel, the entry of the same kind whose
+/// interval holds the piece's midpoint (detected breakpoints never fall
+/// exactly on the true ones).
+fn matching_value(term: Term, values: &[(Term, f64)]) -> Option<f64> {
+    if let Some((_, value)) = values.iter().find(|(candidate, _)| candidate.name() == term.name()) {
+        return Some(*value);
+    }
+    let (kind, mid) = match term {
+        Term::Indicator { lo, hi } => (0, 0.5 * (lo + hi)),
+        Term::RIndicator { lo, hi } => (1, 0.5 * (lo + hi)),
+        _ => return None,
+    };
+    values.iter().find_map(|(candidate, value)| match *candidate {
+        Term::Indicator { lo, hi } if kind == 0 && lo <= mid && mid < hi => Some(*value),
+        Term::RIndicator { lo, hi } if kind == 1 && lo <= mid && mid < hi => Some(*value),
+        _ => None,
+    })
+}
+
+fn summary_markdown(outcomes: &[Outcome], seconds: f64) -> String {
+    let mut text = String::from("# Reproduction of the paper's experiments\n\n");
+    let rows = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).flatten();
+    let judged: Vec<bool> = rows.filter_map(|row| row.within_target).collect();
+    let met = judged.iter().filter(|&&m| m).count();
+    let _ = writeln!(
+        text,
+        "{} experiment(s) in {:.1} s; {} failed. Targets met by {met} of {} judged terms.\n",
+        outcomes.len(),
+        seconds,
+        outcomes.iter().filter(|o| o.result.is_err()).count(),
+        judged.len()
+    );
+    text.push_str(
+        "\"rel. error\" is |learned - true| / |true|. \"target\" is met when a true term is \
+         within the plan's tolerance and a term outside the truth is removed; small variants \
+         are not judged.\n\n",
+    );
+    for outcome in outcomes {
+        let _ = writeln!(text, "## {}\n", outcome.name);
+        let _ = writeln!(text, "File `{}`, {:.1} s.\n", outcome.file.display(), outcome.seconds);
+        let rows = match &outcome.result {
+            Ok(rows) => rows,
+            Err(error) => {
+                let _ = writeln!(text, "**Failed:** {error:#}\n");
+                continue;
+            }
+        };
+        if let Some(w2) = rows.first().and_then(|r| r.w2_max) {
+            let _ = writeln!(text, "W2 max between the true and learned mean-field solutions: {w2:.3e}\n");
+        }
+        text.push_str("| term | true | learned | rel. error | published | published rel. error | target |\n");
+        text.push_str("|---|---|---|---|---|---|---|\n");
+        for row in rows {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                row.term,
+                number(row.truth),
+                number(row.learned),
+                percent(row.relative_error),
+                number(row.published),
+                percent(row.published_relative_error),
+                match row.within_target {
+                    Some(true) => "met",
+                    Some(false) => "missed",
+                    None => "",
+                }
+            );
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn number(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.4}")).unwrap_or_default()
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map(|v| format!("{:.2} %", 100.0 * v)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_match_the_true_interval_holding_their_midpoint() {
+        let truth = vec![
+            (Term::Indicator { lo: 0.0, hi: 0.4 }, 0.5),
+            (Term::Indicator { lo: 0.4, hi: 0.8 }, 1.0),
+        ];
+        assert_eq!(matching_value(Term::Indicator { lo: 0.0, hi: 0.41 }, &truth), Some(0.5));
+        assert_eq!(matching_value(Term::Indicator { lo: 0.41, hi: 0.79 }, &truth), Some(1.0));
+        assert_eq!(matching_value(Term::RIndicator { lo: 0.0, hi: 0.41 }, &truth), None);
+        assert_eq!(matching_value(Term::Indicator { lo: 0.79, hi: 3.0 }, &truth), None);
+    }
+
+    #[test]
+    fn powers_match_by_name_only() {
+        let truth = vec![(Term::Power(2), 3.0)];
+        assert_eq!(matching_value(Term::Power(2), &truth), Some(3.0));
+        assert_eq!(matching_value(Term::Power(3), &truth), None);
+    }
+}
