@@ -66,15 +66,18 @@ pub fn write_plots(dir: &Path, sweep: &Sweep, rows: &[Row]) -> Result<Vec<String
 }
 
 /// `(lo, hi)` of `values` padded for a linear or log axis, `None` when
-/// there are no values.
-fn padded_range(values: impl Iterator<Item = f64> + Clone, log: bool) -> Option<(f64, f64)> {
+/// there are no values. A log range is widened to whole decades when
+/// `decades` is set, so that a narrow W2 range still gets two labelled ticks.
+fn padded_range(values: impl Iterator<Item = f64> + Clone, log: bool, decades: bool) -> Option<(f64, f64)> {
     let lo = values.clone().fold(f64::INFINITY, f64::min);
     let hi = values.fold(f64::NEG_INFINITY, f64::max);
     if !(lo.is_finite() && hi.is_finite()) {
         return None;
     }
+    if log && !decades {
+        return Some((lo / 1.3, hi * 1.3));
+    }
     if log {
-        // Whole decades, so that the axis has at least two labelled ticks.
         let lo = 10f64.powf((lo / 1.4).log10().floor());
         let hi = 10f64.powf((hi * 1.4).log10().ceil());
         return Some((lo, hi));
@@ -101,7 +104,7 @@ where
     let ys = lines.iter().flat_map(|l| l.points.iter().flat_map(|p| p.w2.iter().copied()));
     let x_log = axis.scale == Scale::Log;
     let y_log = ys.clone().all(|y| y > 0.0);
-    let (Some(x_range), Some(y_range)) = (padded_range(xs, x_log), padded_range(ys, y_log)) else {
+    let (Some(x_range), Some(y_range)) = (padded_range(xs, x_log, false), padded_range(ys, y_log, true)) else {
         root.titled(&format!("{}: no run has a W2 value", axis.label), text_style(22))?;
         return Ok(());
     };
@@ -135,6 +138,7 @@ where
         .configure_mesh()
         .x_desc(axis.label.as_str())
         .y_desc("max over t of W2")
+        .x_labels(8)
         .x_label_formatter(&|v| tick_label(*v))
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .label_style(text_style(15))
@@ -234,13 +238,14 @@ mod tests {
 
     #[test]
     fn padded_range_covers_values() {
-        assert_eq!(padded_range([1.0, 3.0].into_iter(), false), Some((0.88, 3.12)));
-        let (lo, hi) = padded_range([0.03, 0.09].into_iter(), true).unwrap();
+        assert_eq!(padded_range([1.0, 3.0].into_iter(), false, false), Some((0.88, 3.12)));
+        assert_eq!(padded_range([1.3, 13.0].into_iter(), true, false), Some((1.0, 16.900000000000002)));
+        let (lo, hi) = padded_range([0.03, 0.09].into_iter(), true, true).unwrap();
         assert!((lo - 0.01).abs() < 1e-15, "{lo}");
         assert!((hi - 1.0).abs() < 1e-15, "{hi}");
-        let (lo, hi) = padded_range([1e-4, 1e-2].into_iter(), true).unwrap();
+        let (lo, hi) = padded_range([1e-4, 1e-2].into_iter(), true, true).unwrap();
         assert!(lo < 1e-4, "{lo}");
         assert!(hi > 1e-2, "{hi}");
-        assert_eq!(padded_range(std::iter::empty(), true), None);
+        assert_eq!(padded_range(std::iter::empty(), true, true), None);
     }
 }
