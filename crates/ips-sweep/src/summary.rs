@@ -215,10 +215,13 @@ pub fn markdown(sweep: &Sweep, rows: &[Row]) -> String {
     );
     for (index, axis) in sweep.axes.iter().enumerate() {
         for line in lines(sweep, rows, index) {
-            let _ = writeln!(text, "## {} ({})\n", axis.label, axis.keys.join(", "));
+            let _ = writeln!(text, "## {}\n", axis.label);
+            let keys: Vec<String> = axis.keys.iter().map(|k| format!("`{k}`")).collect();
+            let _ = write!(text, "Keys: {}.", keys.join(", "));
             if !line.others.is_empty() {
-                let _ = writeln!(text, "Other axes: {}.\n", line.others);
+                let _ = write!(text, " Other axes: {}.", line.others);
             }
+            let _ = writeln!(text, "\n");
             let _ = writeln!(text, "| {} | runs | median W2 | min W2 | max W2 |", axis.name);
             let _ = writeln!(text, "|---|---|---|---|---|");
             for point in &line.points {
@@ -374,6 +377,6 @@ mod tests {
         let rows = rows(&sweep, &[Some(200.0), Some(0.1)], |_, _| Some(0.5));
         let text = markdown(&sweep, &rows);
         assert!(text.contains("| 100 | 3 | 5.000e-1 | 5.000e-1 | 5.000e-1 |"), "{text}");
-        assert!(text.contains("## d (model.diffusion)"), "{text}");
+        assert!(text.contains("## d\n\nKeys: `model.diffusion`. Other axes: n=200."), "{text}");
     }
 }
