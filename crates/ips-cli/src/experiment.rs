@@ -130,7 +130,9 @@ impl Experiment {
     }
 }
 
-/// Replaces one dotted key of `table` by the value of `KEY=VALUE`.
+/// Replaces one dotted key of `table` by the value of `KEY=VALUE`. A part
+/// of `KEY` names a table entry, created when missing, or indexes an
+/// existing array entry from 0 (`initial.components.1.sd`).
 fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
     let Some((key, raw)) = assignment.split_once('=') else {
         bail!("--set {assignment}: expected KEY=VALUE, e.g. --set learn.lambda_fraction=0.02");
@@ -141,21 +143,43 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
     if parts.iter().any(|p| p.is_empty()) {
         bail!("--set {assignment}: '{key}' is not a dotted key such as learn.sparsity");
     }
-    let mut current = table;
-    for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
-        let entry = current
-            .entry(part.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        current = match entry {
-            toml::Value::Table(inner) => inner,
-            _ => bail!(
-                "--set {assignment}: '{}' is a value, not a section",
-                parts[..=depth].join(".")
-            ),
+    let mut root = toml::Value::Table(std::mem::take(table));
+    let result = assign(&mut root, &parts, value, assignment);
+    if let toml::Value::Table(inner) = root {
+        *table = inner;
+    }
+    result
+}
+
+/// Walks `parts` from `root` and stores `value` at the last one.
+fn assign(root: &mut toml::Value, parts: &[&str], value: toml::Value, assignment: &str) -> Result<()> {
+    let mut current = root;
+    for (depth, part) in parts.iter().enumerate() {
+        let last = depth + 1 == parts.len();
+        let parent = parts[..depth].join(".");
+        current = match current {
+            toml::Value::Table(inner) => {
+                if last {
+                    inner.insert(part.to_string(), value);
+                    return Ok(());
+                }
+                inner.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            }
+            toml::Value::Array(items) => {
+                let len = items.len();
+                let Some(item) = part.parse::<usize>().ok().and_then(|index| items.get_mut(index)) else {
+                    bail!("--set {assignment}: '{parent}' is an array of {len} entries, and '{part}' is not an index from 0 to {}", len.saturating_sub(1));
+                };
+                if last {
+                    *item = value;
+                    return Ok(());
+                }
+                item
+            }
+            _ => bail!("--set {assignment}: '{parent}' is a value, not a section"),
         };
     }
-    current.insert(parts[parts.len() - 1].to_string(), value);
-    Ok(())
+    unreachable!("the loop returns at the last part, and a key has at least one part")
 }
 
 /// Reads a TOML value, falling back to a plain string.
@@ -181,6 +205,29 @@ mod tests {
     fn override_parses_strings_and_arrays() {
         assert_eq!(parse_value("fixed"), toml::Value::String("fixed".into()));
         assert_eq!(parse_value("[1, 2]").as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn override_indexes_arrays() {
+        let mut table: toml::Table = toml::from_str("[initial]\ncomponents = [{ sd = 0.3 }, { sd = 0.3 }]").unwrap();
+        apply_override(&mut table, "initial.components.1.sd=0.1").unwrap();
+        assert_eq!(table["initial"]["components"][1]["sd"].as_float(), Some(0.1));
+        assert_eq!(table["initial"]["components"][0]["sd"].as_float(), Some(0.3));
+    }
+
+    #[test]
+    fn override_index_out_of_range_is_rejected() {
+        let mut table: toml::Table = toml::from_str("[initial]\ncomponents = [{ sd = 0.3 }]").unwrap();
+        let err = apply_override(&mut table, "initial.components.1.sd=0.1").unwrap_err().to_string();
+        assert!(err.contains("'initial.components' is an array of 1 entries"), "{err}");
+        assert!(err.contains("from 0 to 0"), "{err}");
+    }
+
+    #[test]
+    fn override_below_a_value_is_rejected() {
+        let mut table: toml::Table = toml::from_str("seed = 1").unwrap();
+        let err = apply_override(&mut table, "seed.value=2").unwrap_err().to_string();
+        assert!(err.contains("'seed' is a value, not a section"), "{err}");
     }
 
     #[test]

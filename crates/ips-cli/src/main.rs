@@ -10,6 +10,7 @@ mod info;
 mod pipeline;
 mod reproduce;
 mod stages;
+mod sweep;
 mod ui;
 
 use std::path::{Path, PathBuf};
@@ -136,6 +137,12 @@ enum Command {
         #[command(flatten)]
         force: ForceOption,
     },
+    /// Parameter sweeps: the runs of a sweep file for a workflow engine, and
+    /// their summary (see scripts/sweep/Snakefile).
+    Sweep {
+        #[command(subcommand)]
+        command: SweepCommand,
+    },
     /// Print the provenance record of an artifact: stage, tool version,
     /// configuration, seed and the ids of its inputs.
     Info {
@@ -239,6 +246,26 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum SweepCommand {
+    /// Print the runs of a sweep as JSON: for each, the point, the seed, the
+    /// output folder relative to the sweep's directory and the --set
+    /// overrides of its `ips run`. Every run's overrides are checked first.
+    Points {
+        /// Sweep file (TOML), e.g. data/sweeps/case-a-robustness.toml.
+        sweep: PathBuf,
+    },
+    /// Read metrics.json of every run under DIR and write summary.csv,
+    /// summary.md and plots/w2_AXIS.png (and .svg) into DIR.
+    Collect {
+        /// Sweep file (TOML).
+        sweep: PathBuf,
+        /// The sweep's output directory, holding points/POINT/seed-SEED/.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ui::init_logging(cli.verbose);
@@ -283,6 +310,8 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
         Command::Reproduce { out, plan, small, only, force } => {
             reproduce::reproduce(&plan, &out, small, &only, force.rerun(), ui)
         }
+        Command::Sweep { command: SweepCommand::Points { sweep } } => sweep::print_points(&sweep),
+        Command::Sweep { command: SweepCommand::Collect { sweep, out } } => sweep::collect(&sweep, &out, ui),
         Command::Info { file } => info::print(&file),
         Command::Simulate { experiment, out, overrides, format, force } => {
             let pipeline = Pipeline::new(force.rerun(), ui);

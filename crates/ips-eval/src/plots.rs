@@ -47,7 +47,9 @@ pub struct RunPlots<'a> {
     pub r_max: f64,
 }
 
-fn register_font() {
+/// Registers the embedded DejaVu Sans as the `sans-serif` family of
+/// plotters, once per process; other crates' figures call it too.
+pub fn register_font() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
         if plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_err() {
