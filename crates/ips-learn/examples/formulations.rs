@@ -37,12 +37,12 @@ fn main() {
         for seed in 1..=3 {
             let simulation = SimulationConfig { n_particles: n, dt: 1e-3, t_final: 1.0, save_every: 1, drift: Default::default() };
             let trajectories = ips_sim::simulate(&model, &initial, &simulation, seed, &|_| {}).expect("simulation");
-            for formulation in [Formulation::Strong, Formulation::WeakParticles, Formulation::Increments] {
+            for formulation in [Formulation::Strong, Formulation::WeakDensity, Formulation::WeakParticles, Formulation::Increments] {
                 let mut config = LearnConfig::with_dictionary((0..8).map(Term::Power).collect());
                 config.formulation = formulation;
                 config.diffusion = DiffusionMode::Learn;
                 let start = Instant::now();
-                let learned = if formulation == Formulation::Strong {
+                let learned = if !formulation.uses_particles() {
                     let density = ips_kde::estimate(&trajectories, &kde, &|| {}).expect("kde");
                     learn(&density, &config, None, seed)
                 } else {

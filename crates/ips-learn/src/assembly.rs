@@ -65,7 +65,7 @@ impl System {
 }
 
 /// Samples `G_k(o dx)` for offsets `o = -(M-1) ..= M-1`.
-fn stencil(dictionary: &Dictionary, k: usize, m: usize, dx: f64) -> Vec<f64> {
+pub(crate) fn stencil(dictionary: &Dictionary, k: usize, m: usize, dx: f64) -> Vec<f64> {
     (0..2 * m - 1)
         .map(|index| {
             let offset = index as f64 - (m - 1) as f64;

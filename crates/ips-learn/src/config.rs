@@ -23,6 +23,9 @@ pub enum Formulation {
     /// The mean-field equation at grid points of the KDE density: the paper's.
     #[default]
     Strong,
+    /// The mean-field equation against test functions in space and time,
+    /// integrated by parts on the KDE grid: no derivative of the data.
+    WeakDensity,
     /// Itô's formula for test functions of the particles over time
     /// windows, weighted by the noise covariance; no KDE.
     WeakParticles,
@@ -34,13 +37,14 @@ pub enum Formulation {
 impl Formulation {
     /// Whether the formulation reads trajectories instead of a density.
     pub fn uses_particles(self) -> bool {
-        !matches!(self, Formulation::Strong)
+        matches!(self, Formulation::WeakParticles | Formulation::Increments)
     }
 
     /// The name used in experiment files and `model.json`.
     pub fn name(self) -> &'static str {
         match self {
             Formulation::Strong => "strong",
+            Formulation::WeakDensity => "weak-density",
             Formulation::WeakParticles => "weak-particles",
             Formulation::Increments => "increments",
         }
@@ -61,13 +65,13 @@ pub enum Selection {
     BestSubset,
 }
 
-/// The `[learn.weak]` table: test functions and windows of the weak form
-/// on the particles.
+/// The `[learn.weak]` table: test functions and windows of the weak forms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WeakConfig {
-    /// Half-width of the bump test functions; default 1/8 of the widest
-    /// axis of the data.
+    /// Half-width of the bump test functions in space; default 1/8 of the
+    /// widest axis of the data (weak-particles) or 8 grid cells
+    /// (weak-density).
     #[serde(default)]
     pub half_width: Option<f64>,
     /// Distance between test-function centres; default half the half-width.
@@ -77,7 +81,8 @@ pub struct WeakConfig {
     /// the Laplacian is continuous.
     #[serde(default = "defaults::exponent")]
     pub exponent: u32,
-    /// Used time steps per window (non-overlapping).
+    /// Used time steps per window (weak-particles, non-overlapping), or the
+    /// half-width in used time steps of the time bumps (weak-density).
     #[serde(default = "defaults::window")]
     pub window: usize,
     /// Eigenvalues of a window's noise covariance below this fraction of the
@@ -107,7 +112,7 @@ pub struct LearnConfig {
     /// The equation the regression is built on.
     #[serde(default)]
     pub formulation: Formulation,
-    /// Test functions and windows of `formulation = "weak-particles"`.
+    /// Test functions and windows of the weak formulations.
     #[serde(default)]
     pub weak: WeakConfig,
     /// `thresholds` (Phase I) or `best-subset` (BIC over all supports).

@@ -38,6 +38,7 @@ pub mod particles;
 pub mod phase_one;
 pub mod phase_two;
 pub mod selection;
+pub mod weak_density;
 
 pub use config::{DiffusionMode, Formulation, LearnConfig, Selection, WeakConfig};
 pub use dictionary::Dictionary;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assembly::{assemble_strong, System};
 use crate::config::{DiffusionMode, Formulation};
+use crate::weak_density::assemble_weak_density;
 use crate::particles::{assemble_increments, assemble_weak_particles, diffusion_from_residual};
 use crate::least_squares::solve;
 use crate::phase_one::{self, PhaseOne};
@@ -102,7 +103,7 @@ impl LearnedModel {
 /// D is needed but unknown or the density is unusable, and column errors.
 pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f64>, seed: u64) -> Result<LearnedModel> {
     let dictionary = config.validate()?;
-    if config.formulation != Formulation::Strong {
+    if config.formulation.uses_particles() {
         return Err(LearnError::config(
             "learn.formulation",
             config.formulation.name(),
@@ -113,7 +114,11 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
     let span = tracing::info_span!("learn", terms = dictionary.len());
     let _guard = span.enter();
     let start = std::time::Instant::now();
-    let system = assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)?;
+    let system = if config.formulation == Formulation::WeakDensity {
+        assemble_weak_density(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction, &config.weak)?
+    } else {
+        assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)?
+    };
     Ok(two_phases(&dictionary, &system, diffusion, config, seed, start))
 }
 
@@ -133,9 +138,9 @@ pub fn learn_from_trajectories(
     let span = tracing::info_span!("learn", terms = dictionary.len());
     let _guard = span.enter();
     match config.formulation {
-        Formulation::Strong => Err(LearnError::config(
+        Formulation::Strong | Formulation::WeakDensity => Err(LearnError::config(
             "learn.formulation",
-            "strong",
+            config.formulation.name(),
             "reads a density; estimate one with `ips kde` first, or choose \"weak-particles\" or \"increments\"",
         )),
         Formulation::WeakParticles => {
