@@ -182,9 +182,13 @@ enum Command {
     },
     /// Learn the kernel from a density by the two-phase regression.
     Learn {
-        /// Density artifact (.npy) from `ips kde`.
-        #[arg(long, value_name = "FILE")]
-        density: PathBuf,
+        /// Density artifact (.npy) from `ips kde`, for learn.formulation =
+        /// "strong" (the default).
+        #[arg(long, value_name = "FILE", required_unless_present = "trajectories", conflicts_with = "trajectories")]
+        density: Option<PathBuf>,
+        /// Trajectories, for learn.formulation = "weak-particles" or "increments".
+        #[command(flatten)]
+        input: TrajectoryInput,
         /// Experiment file whose [learn] section sets the dictionary.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
@@ -333,13 +337,27 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
                 stages::kde(path, &times, &experiment, &out, p, ui)
             })
         }
-        Command::Learn { density, config, out, overrides, format, force } => {
+        Command::Learn { density, input, config, out, overrides, format, force } => {
             let pipeline = Pipeline::new(force.rerun(), ui);
             let out = output_path(&out, format.format, Kind::Record)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
-            pipeline.stage(stages::learn_spec(&experiment, &density, &out), |p| {
-                stages::learn(&density, &experiment, &out, p, ui)
-            })
+            let particles = experiment.learn.formulation.uses_particles();
+            match (density, &input.trajectories) {
+                (Some(density), None) if !particles => pipeline.stage(stages::learn_spec(&experiment, &density, &out), |p| {
+                    stages::learn(&density, &experiment, &out, p, ui)
+                }),
+                (None, Some(path)) if particles => {
+                    let times = times_source(&input);
+                    pipeline.stage(stages::learn_particles_spec(&experiment, path, &times, &out), |p| {
+                        stages::learn_particles(path, &times, &experiment, &out, p, ui)
+                    })
+                }
+                (Some(_), _) => anyhow::bail!(
+                    "learn.formulation = \"{}\" learns from trajectories: give --trajectories FILE instead of --density",
+                    experiment.learn.formulation.name()
+                ),
+                _ => anyhow::bail!("learn.formulation = \"strong\" learns from a density: give --density FILE"),
+            }
         }
         Command::Meanfield { initial, snapshot, config, model, out, overrides, format, force } => {
             let pipeline = Pipeline::new(force.rerun(), ui);
@@ -443,9 +461,15 @@ fn run(
     }
 
     let model = out.join(format.file_name("model", Kind::Record));
-    pipeline.stage(stages::learn_spec(experiment, &density, &model), |p| {
-        stages::learn(&density, experiment, &model, p, ui)
-    })?;
+    if experiment.learn.formulation.uses_particles() {
+        pipeline.stage(stages::learn_particles_spec(experiment, &trajectories, &times, &model), |p| {
+            stages::learn_particles(&trajectories, &times, experiment, &model, p, ui)
+        })?;
+    } else {
+        pipeline.stage(stages::learn_spec(experiment, &density, &model), |p| {
+            stages::learn(&density, experiment, &model, p, ui)
+        })?;
+    }
     if done(2) {
         return Ok(());
     }

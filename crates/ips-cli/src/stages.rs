@@ -210,6 +210,18 @@ fn check_dimension(trajectories: &Trajectories, path: &Path, experiment: Option<
 /// separately), the `[kde]` section and the `[model]` section, whose D and
 /// kernel are copied into imported trajectories' metadata.
 pub fn kde_spec(experiment: &Experiment, trajectories: &Path, times: &TimesSource, out: &Path) -> StageSpec {
+    StageSpec {
+        name: "kde",
+        inputs: trajectory_inputs(trajectories, times),
+        config: json!({ "model": experiment.model, "kde": experiment.kde }),
+        seed: None,
+        output: out.to_path_buf(),
+    }
+}
+
+/// The inputs of a stage that reads trajectories: the file, and its times
+/// or dataset names where they come from elsewhere.
+fn trajectory_inputs(trajectories: &Path, times: &TimesSource) -> Vec<Input> {
     let mut inputs = vec![Input::File { role: "trajectories", path: trajectories.to_path_buf() }];
     if let Some(path) = &times.times {
         inputs.push(Input::File { role: "times", path: path.clone() });
@@ -222,13 +234,7 @@ pub fn kde_spec(experiment: &Experiment, trajectories: &Path, times: &TimesSourc
         let names = format!("{},{}", times.datasets.positions, times.datasets.times);
         inputs.push(Input::Value { role: "datasets", text: names });
     }
-    StageSpec {
-        name: "kde",
-        inputs,
-        config: json!({ "model": experiment.model, "kde": experiment.kde }),
-        seed: None,
-        output: out.to_path_buf(),
-    }
+    inputs
 }
 
 /// Reads the trajectories, estimates the density of every frame and writes
@@ -334,7 +340,39 @@ fn write_evaluation(evaluation: &Evaluation, out: &Path) -> Result<()> {
 pub fn learn(density: &Path, experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
     let density = read_density(density)?;
     let known_diffusion = experiment.model.diffusion.or(density.meta.diffusion);
-    let mut model = ips_learn::learn(&density, &experiment.learn, known_diffusion, experiment.seed)?;
+    let model = ips_learn::learn(&density, &experiment.learn, known_diffusion, experiment.seed)?;
+    finish_learn(model, out, provenance, ui)
+}
+
+/// The learning stage of the particle formulations (`learn.formulation` =
+/// `weak-particles` or `increments`): like [`learn_spec`], with the
+/// trajectories in place of the density.
+pub fn learn_particles_spec(experiment: &Experiment, trajectories: &Path, times: &TimesSource, out: &Path) -> StageSpec {
+    StageSpec {
+        name: "learn",
+        inputs: trajectory_inputs(trajectories, times),
+        config: json!({ "model": { "diffusion": experiment.model.diffusion }, "learn": experiment.learn }),
+        seed: Some(experiment.seed),
+        output: out.to_path_buf(),
+    }
+}
+
+/// Learns from the trajectories themselves, without a density.
+pub fn learn_particles(
+    trajectories: &Path,
+    times: &TimesSource,
+    experiment: &Experiment,
+    out: &Path,
+    provenance: Provenance,
+    ui: &Ui,
+) -> Result<()> {
+    let trajectories = load_trajectories(trajectories, times, Some(experiment))?;
+    let known_diffusion = experiment.model.diffusion.or(trajectories.meta.diffusion);
+    let model = ips_learn::learn_from_trajectories(&trajectories, &experiment.learn, known_diffusion, experiment.seed)?;
+    finish_learn(model, out, provenance, ui)
+}
+
+fn finish_learn(mut model: ips_learn::LearnedModel, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
     model.provenance = Some(provenance);
     write_model(&model, out).with_context(|| format!("writing the model to '{}' failed", out.display()))?;
     let active: Vec<String> = model

@@ -15,6 +15,12 @@ pub struct CoefficientRow {
     pub absolute_error: f64,
     /// `|learned - true| / |true|`, for terms of the true kernel.
     pub relative_error: Option<f64>,
+    /// Standard error of the learned coefficient, active terms only.
+    #[serde(default)]
+    pub std_error: Option<f64>,
+    /// Standard deviation over the block bootstrap, when it ran.
+    #[serde(default)]
+    pub bootstrap_std_error: Option<f64>,
 }
 
 /// The coefficient table and support recovery.
@@ -70,6 +76,8 @@ pub fn compare(model: &LearnedModel, truth: &Kernel) -> CoefficientTable {
             active: m.active,
             absolute_error: (m.coefficient - truth).abs(),
             relative_error: (truth != 0.0).then(|| (m.coefficient - truth).abs() / truth.abs()),
+            std_error: m.std_error,
+            bootstrap_std_error: m.bootstrap_std_error,
         })
         .collect();
     let support_recovered = missing.is_empty() && rows.iter().all(|r| r.active == (r.true_value != 0.0));

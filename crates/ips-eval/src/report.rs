@@ -21,6 +21,16 @@ pub struct Evaluation {
     pub true_diffusion: Option<f64>,
     pub learned_diffusion: f64,
     pub diffusion_learned: bool,
+    /// Standard error of a learned D.
+    #[serde(default)]
+    pub diffusion_std_error: Option<f64>,
+    /// Supports ranked by BIC, when the learning stage scored them.
+    #[serde(default)]
+    pub support_ranking: Option<ips_learn::selection::SupportRanking>,
+    /// The equation the regression was built on (`strong`, `weak-particles`,
+    /// `increments`).
+    #[serde(default)]
+    pub formulation: String,
     pub condition_number: f64,
     pub phase_one_iterations: usize,
     pub phase_one_stop_reason: String,
@@ -55,6 +65,9 @@ pub fn evaluate(model: &LearnedModel, truth: Option<&Kernel>, true_diffusion: Op
         true_diffusion,
         learned_diffusion: model.diffusion.value,
         diffusion_learned: model.diffusion.learned,
+        diffusion_std_error: model.diffusion.std_error,
+        formulation: model.assembly.formulation.clone(),
+        support_ranking: model.support_ranking.clone(),
         condition_number: model.assembly.normalised_condition_number,
         phase_one_iterations: model.phase_one.iterations.len(),
         phase_one_stop_reason: model.phase_one.stop_reason.clone(),
@@ -77,8 +90,8 @@ impl Evaluation {
         }
         if let Some(table) = &self.coefficients {
             let _ = writeln!(out, "## Coefficients\n");
-            let _ = writeln!(out, "| term | true | learned | active | relative error |");
-            let _ = writeln!(out, "|---|---|---|---|---|");
+            let _ = writeln!(out, "| term | true | learned | std. error | bootstrap std. | active | relative error |");
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|");
             for row in &table.rows {
                 let relative = row
                     .relative_error
@@ -86,10 +99,12 @@ impl Evaluation {
                     .unwrap_or_else(|| "".into());
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} |",
                     row.name,
                     number(row.true_value),
                     number(row.learned),
+                    row.std_error.map(number).unwrap_or_default(),
+                    row.bootstrap_std_error.map(number).unwrap_or_default(),
                     if row.active { "yes" } else { "no" },
                     relative
                 );
@@ -118,20 +133,40 @@ impl Evaluation {
         let _ = writeln!(out, "\n## Diffusion\n");
         let _ = writeln!(
             out,
-            "D = {} ({}){}",
+            "D = {}{} ({}){}",
             number(self.learned_diffusion),
+            self.diffusion_std_error.map(|e| format!(" +- {}", number(e))).unwrap_or_default(),
             if self.diffusion_learned { "learned" } else { "given" },
             self.true_diffusion
                 .map(|d| format!(", true {}", number(d)))
                 .unwrap_or_default()
         );
         let _ = writeln!(out, "\n## Regression\n");
+        if !self.formulation.is_empty() {
+            let _ = writeln!(out, "- formulation: {}", self.formulation);
+        }
         let _ = writeln!(out, "- normalised condition number: {:.3e}", self.condition_number);
         let _ = writeln!(
             out,
             "- Phase I: {} iterations, stopped because {}",
             self.phase_one_iterations, self.phase_one_stop_reason
         );
+        if let Some(ranking) = &self.support_ranking {
+            let _ = writeln!(
+                out,
+                "\n## Supports ranked by {} (up to {} terms)\n",
+                ranking.criterion.to_uppercase(),
+                ranking.max_support
+            );
+            if let Some(warning) = &ranking.warning {
+                let _ = writeln!(out, "**Warning:** {warning}.\n");
+            }
+            let _ = writeln!(out, "| support | BIC | gap to the best |");
+            let _ = writeln!(out, "|---|---|---|");
+            for support in &ranking.ranked {
+                let _ = writeln!(out, "| {} | {:.2} | {:.2} |", support.terms.join(", "), support.bic, support.gap);
+            }
+        }
         out
     }
 }

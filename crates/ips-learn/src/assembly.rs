@@ -49,6 +49,12 @@ pub struct System {
     pub diffusion_column: Option<usize>,
     /// Observation step of the time differences.
     pub dt_obs: f64,
+    /// Squared residual that the rows cannot show, for formulations that
+    /// compress many rows into few (labelled increments); 0 otherwise.
+    pub residual_offset: f64,
+    /// Number of data rows the system stands for, which sets the degrees of
+    /// freedom of the residual variance; `matrix.nrows()` unless compressed.
+    pub represented_rows: usize,
 }
 
 impl System {
@@ -59,7 +65,7 @@ impl System {
 }
 
 /// Samples `G_k(o dx)` for offsets `o = -(M-1) ..= M-1`.
-fn stencil(dictionary: &Dictionary, k: usize, m: usize, dx: f64) -> Vec<f64> {
+pub(crate) fn stencil(dictionary: &Dictionary, k: usize, m: usize, dx: f64) -> Vec<f64> {
     (0..2 * m - 1)
         .map(|index| {
             let offset = index as f64 - (m - 1) as f64;
@@ -212,6 +218,8 @@ pub fn assemble_strong(
         column_names,
         diffusion_column: diffusion.is_none().then_some(n_terms),
         dt_obs,
+        residual_offset: 0.0,
+        represented_rows: rows,
     })
 }
 

@@ -16,6 +16,10 @@ pub enum LearnError {
     #[error("cannot learn from this density: {0}")]
     Data(String),
 
+    /// The trajectories cannot be learned from.
+    #[error("cannot learn from these trajectories: {0}")]
+    Trajectories(String),
+
     /// A dictionary column is zero or a multiple of another on the data.
     #[error("dictionary term '{term}' {reason}; remove it from learn.dictionary")]
     Column { term: String, reason: String },

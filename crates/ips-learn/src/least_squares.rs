@@ -43,7 +43,7 @@ impl LeastSquares {
 
 /// One-sided Jacobi (Hestenes) SVD of a small square matrix: returns
 /// `R V`, whose columns are `s_j U_j`, and the orthogonal `V`.
-fn jacobi_svd(r: DMatrix<f64>) -> (DMatrix<f64>, DMatrix<f64>) {
+pub(crate) fn jacobi_svd(r: DMatrix<f64>) -> (DMatrix<f64>, DMatrix<f64>) {
     let n = r.ncols();
     let mut m = r;
     let mut v = DMatrix::<f64>::identity(n, n);

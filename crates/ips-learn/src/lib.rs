@@ -34,10 +34,13 @@ pub mod error;
 pub mod lasso;
 pub mod least_squares;
 pub mod model;
+pub mod particles;
 pub mod phase_one;
 pub mod phase_two;
+pub mod selection;
+pub mod weak_density;
 
-pub use config::{DiffusionMode, LearnConfig};
+pub use config::{DiffusionMode, Formulation, LearnConfig, Selection, WeakConfig};
 pub use dictionary::Dictionary;
 pub use error::{LearnError, Result};
-pub use model::{learn, LearnedModel};
+pub use model::{learn, learn_from_trajectories, LearnedModel};

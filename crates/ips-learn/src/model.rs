@@ -1,14 +1,18 @@
 //! The learned model and the two-phase driver that produces it.
 
-use ips_core::artifact::Density;
+use ips_core::artifact::{Density, Trajectories};
 use ips_core::{Convention, Kernel};
 use serde::{Deserialize, Serialize};
 
 use crate::assembly::{assemble_strong, System};
-use crate::config::DiffusionMode;
+use crate::config::{DiffusionMode, Formulation};
+use crate::weak_density::assemble_weak_density;
+use crate::particles::{assemble_increments, assemble_weak_particles, diffusion_from_residual};
 use crate::least_squares::solve;
 use crate::phase_one::{self, PhaseOne};
 use crate::phase_two::{self, normalised_columns, PhaseTwo};
+use crate::config::{Selection, MAX_EXHAUSTIVE_TERMS};
+use crate::selection::{best_subset, block_bootstrap, SupportRanking};
 use crate::{Dictionary, LearnConfig, LearnError, Result};
 
 /// One dictionary term of the learned model.
@@ -20,8 +24,14 @@ pub struct TermEstimate {
     pub coefficient: f64,
     /// Whether the term survived Phase I.
     pub active: bool,
-    /// Standard error under independent rows (an underestimate), active terms only.
+    /// Standard error from the least-squares covariance, active terms only.
+    /// It is sound where the rows are independent with equal variance (the
+    /// whitened weak form on the particles, the increments) and too small
+    /// for the strong form, whose neighbouring grid rows are correlated.
     pub std_error: Option<f64>,
+    /// Standard deviation over a block bootstrap (`learn.bootstrap`).
+    #[serde(default)]
+    pub bootstrap_std_error: Option<f64>,
 }
 
 /// The diffusion coefficient used or learned.
@@ -60,6 +70,9 @@ pub struct LearnedModel {
     pub assembly: AssemblySummary,
     pub phase_one: PhaseOne,
     pub phase_two: PhaseTwo,
+    /// Supports ranked by BIC, for dictionaries of up to 20 terms.
+    #[serde(default)]
+    pub support_ranking: Option<SupportRanking>,
     pub config: LearnConfig,
     pub seed: u64,
     /// How the model was made; set by the command line, absent otherwise.
@@ -90,6 +103,70 @@ impl LearnedModel {
 /// D is needed but unknown or the density is unusable, and column errors.
 pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f64>, seed: u64) -> Result<LearnedModel> {
     let dictionary = config.validate()?;
+    if config.formulation.uses_particles() {
+        return Err(LearnError::config(
+            "learn.formulation",
+            config.formulation.name(),
+            "reads particle trajectories, not a density; give the trajectories instead",
+        ));
+    }
+    let diffusion = diffusion_setting(config, known_diffusion)?;
+    let span = tracing::info_span!("learn", terms = dictionary.len());
+    let _guard = span.enter();
+    let start = std::time::Instant::now();
+    let system = if config.formulation == Formulation::WeakDensity {
+        assemble_weak_density(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction, &config.weak)?
+    } else {
+        assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)?
+    };
+    Ok(two_phases(&dictionary, &system, diffusion, config, seed, start))
+}
+
+/// Learns the kernel from particle trajectories with a particle
+/// formulation (`weak-particles` or `increments`).
+///
+/// # Errors
+/// As [`learn`], and `learn.formulation = "strong"`, which needs a density.
+pub fn learn_from_trajectories(
+    trajectories: &Trajectories,
+    config: &LearnConfig,
+    known_diffusion: Option<f64>,
+    seed: u64,
+) -> Result<LearnedModel> {
+    let dictionary = config.validate()?;
+    let start = std::time::Instant::now();
+    let span = tracing::info_span!("learn", terms = dictionary.len());
+    let _guard = span.enter();
+    match config.formulation {
+        Formulation::Strong | Formulation::WeakDensity => Err(LearnError::config(
+            "learn.formulation",
+            config.formulation.name(),
+            "reads a density; estimate one with `ips kde` first, or choose \"weak-particles\" or \"increments\"",
+        )),
+        Formulation::WeakParticles => {
+            let diffusion = diffusion_setting(config, known_diffusion)?;
+            let system = assemble_weak_particles(trajectories, &dictionary, config.observe_every, diffusion, &config.weak)?;
+            Ok(two_phases(&dictionary, &system, diffusion, config, seed, start))
+        }
+        Formulation::Increments => {
+            // The increments carry no D column: D comes from their residual.
+            let system = assemble_increments(trajectories, &dictionary, config.observe_every)?;
+            let known = match config.diffusion {
+                DiffusionMode::Known => Some(diffusion_setting(config, known_diffusion)?.unwrap_or_default()),
+                DiffusionMode::Learn => None,
+            };
+            let mut model = two_phases(&dictionary, &system, Some(known.unwrap_or(0.0)), config, seed, start);
+            if known.is_none() {
+                let (value, std_error) = diffusion_from_residual(&system, &model.phase_two.coefficients);
+                model.diffusion = DiffusionEstimate { value, learned: true, std_error: Some(std_error) };
+            }
+            Ok(model)
+        }
+    }
+}
+
+/// D when it is known, `None` when it is learned.
+fn diffusion_setting(config: &LearnConfig, known_diffusion: Option<f64>) -> Result<Option<f64>> {
     let diffusion = match config.diffusion {
         DiffusionMode::Learn => None,
         DiffusionMode::Known => Some(known_diffusion.ok_or_else(|| {
@@ -103,14 +180,21 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
             return Err(LearnError::config("model.diffusion", d, "must be finite and >= 0"));
         }
     }
+    Ok(diffusion)
+}
 
-    let span = tracing::info_span!("learn", terms = dictionary.len());
-    let _guard = span.enter();
-    let start = std::time::Instant::now();
-    let system = assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)?;
-    let normalised_condition_number = condition_number(&system);
+/// Phase I and Phase II on an assembled system.
+fn two_phases(
+    dictionary: &Dictionary,
+    system: &System,
+    diffusion: Option<f64>,
+    config: &LearnConfig,
+    seed: u64,
+    start: std::time::Instant,
+) -> LearnedModel {
+    let normalised_condition_number = condition_number(system);
     let assembly = AssemblySummary {
-        formulation: "strong".into(),
+        formulation: config.formulation.name().into(),
         rows: system.matrix.nrows(),
         columns: system.columns(),
         time_steps: system.blocks.len(),
@@ -118,13 +202,34 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
         normalised_condition_number,
         seconds: start.elapsed().as_secs_f64(),
     };
-    tracing::info!(rows = assembly.rows, condition = normalised_condition_number, "assembled the strong form");
+    tracing::info!(rows = assembly.rows, condition = normalised_condition_number, "assembled the system");
 
-    let phase_one = phase_one::run(&system, config, seed);
+    let ranking = (dictionary.len() <= MAX_EXHAUSTIVE_TERMS).then(|| best_subset(system, config.max_support));
+    let phase_one = match (&ranking, config.selection) {
+        (Some((mask, _)), Selection::BestSubset) => PhaseOne {
+            mask: mask.clone(),
+            coefficients: vec![0.0; system.columns()],
+            iterations: Vec::new(),
+            stop_reason: "the support was chosen by best-subset search (learn.selection), not by Phase I".into(),
+            seconds: 0.0,
+        },
+        _ => phase_one::run(system, config, seed),
+    };
     tracing::info!(seconds = phase_one.seconds, iterations = phase_one.iterations.len(), "phase I finished");
-    let phase_two = phase_two::run(&system, &phase_one.mask);
+    let phase_two = phase_two::run(system, &phase_one.mask);
     tracing::info!(seconds = phase_two.seconds, "phase II finished");
-    Ok(build_model(&dictionary, &system, diffusion, config, seed, assembly, phase_one, phase_two))
+    let bootstrap = block_bootstrap(system, &phase_one.mask, config.bootstrap, seed);
+    let mut model = build_model(dictionary, system, diffusion, config, seed, assembly, phase_one, phase_two);
+    for (k, term) in model.terms.iter_mut().enumerate() {
+        term.bootstrap_std_error = bootstrap[k];
+    }
+    if let Some(ranking) = ranking.map(|(_, ranking)| ranking) {
+        if let Some(warning) = &ranking.warning {
+            tracing::warn!("{warning}");
+        }
+        model.support_ranking = Some(ranking);
+    }
+    model
 }
 
 fn condition_number(system: &System) -> f64 {
@@ -150,6 +255,7 @@ fn build_model(
             coefficient: phase_two.coefficients[k],
             active: phase_one.mask[k],
             std_error: phase_two.std_errors[k],
+            bootstrap_std_error: None,
         })
         .collect();
     let diffusion = match (diffusion, system.diffusion_column) {
@@ -170,6 +276,7 @@ fn build_model(
         assembly,
         phase_one,
         phase_two,
+        support_ranking: None,
         config: config.clone(),
         seed,
         provenance: None,

@@ -45,7 +45,8 @@ pub fn run(system: &System, mask: &[bool]) -> PhaseTwo {
     let active: Vec<usize> = (0..columns).filter(|&j| mask[j]).collect();
     let mut coefficients = vec![0.0; columns];
     let mut std_errors = vec![None; columns];
-    let target_norm = system.target.dot(&system.target).sqrt().max(f64::MIN_POSITIVE);
+    // With compressed rows the target and residual miss `residual_offset`.
+    let target_norm = (system.target.dot(&system.target) + system.residual_offset).sqrt().max(f64::MIN_POSITIVE);
 
     if active.is_empty() {
         return PhaseTwo {
@@ -59,15 +60,21 @@ pub fn run(system: &System, mask: &[bool]) -> PhaseTwo {
     }
     let (matrix, scales) = normalised_columns(system, &active);
     let fit = solve(matrix.view(), system.target.view());
+    // The solver's errors use s^2 = RSS / (rows - columns) of the rows it
+    // sees; rescale them to the residual variance of the data the rows stand for.
+    let residual_norm = (fit.residual_norm.powi(2) + system.residual_offset).sqrt();
+    let seen_variance = fit.residual_norm.powi(2) / matrix.nrows().saturating_sub(active.len()).max(1) as f64;
+    let variance = residual_norm.powi(2) / system.represented_rows.saturating_sub(active.len()).max(1) as f64;
+    let rescale = if seen_variance > 0.0 { (variance / seen_variance).sqrt() } else { 1.0 };
     for (a, &j) in active.iter().enumerate() {
         coefficients[j] = fit.coefficients[a] / scales[a];
-        std_errors[j] = Some(fit.std_errors[a] / scales[a]);
+        std_errors[j] = Some(rescale * fit.std_errors[a] / scales[a]);
     }
     PhaseTwo {
         coefficients,
         std_errors,
-        residual_norm: fit.residual_norm,
-        relative_residual: fit.residual_norm / target_norm,
+        residual_norm,
+        relative_residual: residual_norm / target_norm,
         condition_number: fit.condition_number(),
         seconds: start.elapsed().as_secs_f64(),
     }

@@ -36,9 +36,11 @@ pub mod error;
 pub mod initial;
 pub mod noise;
 pub mod sorting;
+pub mod term_drifts;
 mod simulate;
 
 pub use config::{DriftMethod, ModelConfig, SimulationConfig};
 pub use error::{Result, SimError};
 pub use initial::{InitialCondition, MixtureComponent};
+pub use term_drifts::TermDrifts;
 pub use simulate::{saved_frames, simulate, simulate_into, FrameSink, SinkError};
