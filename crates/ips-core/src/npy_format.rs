@@ -89,7 +89,11 @@ pub fn read_npy_array(mut reader: impl Read) -> Result<ArrayD<f64>, String> {
 /// A message naming the part of the header that is invalid.
 pub fn read_header(reader: &mut impl Read) -> Result<NpyHeader, String> {
     let mut preamble = [0u8; 8];
-    read_exact(reader, &mut preamble, "the NPY preamble")?;
+    let first = reader.read(&mut preamble[..1]).map_err(|e| format!("reading failed: {e}"))?;
+    if first == 0 {
+        return Err("the file is empty".into());
+    }
+    read_exact(reader, &mut preamble[1..], "the NPY preamble")?;
     if &preamble[..6] != MAGIC {
         return Err("the file does not start with the NPY magic string; it must be an NPY array as written by numpy.save".into());
     }
@@ -384,6 +388,11 @@ mod tests {
     fn unknown_version_is_reported() {
         let err = read_npy_array(&npy(4, "<f8", false, "(1,)", &[0u8; 8])[..]).unwrap_err();
         assert!(err.contains("version 4.0"), "{err}");
+    }
+
+    #[test]
+    fn empty_input_is_named() {
+        assert_eq!(read_npy_array(&b""[..]).unwrap_err(), "the file is empty");
     }
 
     #[test]
