@@ -255,8 +255,8 @@ fn uneven_times_named_where_they_are() {
     assert!(message.contains("frames 29 and 30"), "{message}");
 }
 
-/// An NPY file with a hand-written header, for types NumPy writes but
-/// ndarray-npy cannot.
+/// Writes an NPY file with a hand-written header, for types NumPy writes
+/// but ndarray-npy cannot.
 fn raw_npy(path: &Path, descr: &str, shape: &str, data: &[u8]) {
     let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
     let mut bytes = b"\x93NUMPY\x01\x00".to_vec();

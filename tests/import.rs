@@ -151,3 +151,27 @@ fn csv_run_learns_like_npy_run() {
     let csv = common::read_model(&from_csv.join("model.json"));
     assert_eq!(common::terms(&npy), common::terms(&csv));
 }
+
+/// Every 1D example of data/examples gives the density of positions.npy.
+#[test]
+fn examples_give_same_density() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = |name: &str| -> &'static str { Box::leak(root().join("data/examples").join(name).to_str().unwrap().into()) };
+    let times = example("times.npy");
+    let expected = std::fs::read(kde(dir.path(), "positions", &["--trajectories", example("positions.npy"), "--times", times])).unwrap();
+    let cases: [(&str, Vec<&str>); 9] = [
+        ("fortran", vec!["--trajectories", example("fortran.npy"), "--times", times]),
+        ("big_endian", vec!["--trajectories", example("big_endian.npy"), "--times", times]),
+        ("version3", vec!["--trajectories", example("version3.npy"), "--times", times]),
+        ("savez", vec!["--trajectories", example("savez.npz")]),
+        ("compressed", vec!["--trajectories", example("compressed.npz")]),
+        ("long", vec!["--trajectories", example("long.csv")]),
+        ("semicolon", vec!["--trajectories", example("semicolon.csv")]),
+        ("trackmate", vec!["--trajectories", example("trackmate.csv")]),
+        ("trackpy", vec!["--trajectories", example("trackpy.csv"), "--dt", "0.01"]),
+    ];
+    for (name, input) in cases {
+        let found = std::fs::read(kde(dir.path(), name, &input)).unwrap();
+        assert!(found == expected, "data/examples {name}: the density differs from that of positions.npy");
+    }
+}

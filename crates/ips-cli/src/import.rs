@@ -95,7 +95,7 @@ pub fn read_npz(path: &Path, source: &TimesSource) -> Result<(Array3<f64>, Optio
 }
 
 /// Reads a long-format CSV file into frames. The time column gives the
-/// times; with `--dt` it holds frame numbers, which are multiplied by it.
+/// times, or with `--dt` the frame numbers that are multiplied by it.
 pub fn read_csv(path: &Path, source: &TimesSource, experiment: &Experiment) -> Result<Frames> {
     if source.times.is_some() {
         bail!(

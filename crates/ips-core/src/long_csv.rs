@@ -29,7 +29,7 @@ const PARTICLE_NAMES: [&str; 6] = ["particle", "track_id", "particle_id", "track
 const X_NAMES: [&str; 3] = ["x", "position_x", "pos_x"];
 const Y_NAMES: [&str; 3] = ["y", "position_y", "pos_y"];
 
-/// Whether `path` names a CSV file, by its extension (`.csv`, `.tsv` or `.txt`).
+/// Returns whether `path` names a CSV file, by its extension (`.csv`, `.tsv` or `.txt`).
 pub fn is_csv_path(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -98,10 +98,10 @@ impl ParticleFrames {
 /// expects; `None` takes 2D when a y column is found and 1D otherwise.
 ///
 /// # Errors
-/// [`CoreError::Io`] when the file cannot be read and
-/// [`CoreError::InvalidValue`] naming the file, line and column for a
-/// missing column, a cell that is not a number, a non-finite value, a
-/// particle listed twice in one frame, or fewer than two frames.
+/// [`CoreError::Io`] when the file cannot be read. [`CoreError::InvalidValue`]
+/// naming the file, line and column for a missing column, a cell that is
+/// not a number, a non-finite value, a particle listed twice in one frame,
+/// or fewer than two frames.
 pub fn read_long_csv(path: &Path, columns: &CsvColumns, dim: Option<usize>) -> Result<ParticleFrames> {
     let bytes = std::fs::read(path).map_err(|source| CoreError::Io {
         action: "reading",
@@ -170,7 +170,7 @@ pub fn parse_long_csv(bytes: &[u8], source: &str, columns: &CsvColumns, dim: Opt
 
 /// Index of the header line: the first line that names the time column.
 fn find_header(text: &str, columns: &CsvColumns, source: &str) -> Result<usize> {
-    let wanted: Vec<String> = match &columns.time {
+    let expected_names: Vec<String> = match &columns.time {
         Some(name) => vec![name.to_lowercase()],
         None => TIME_NAMES.iter().map(|n| n.to_string()).collect(),
     };
@@ -180,11 +180,11 @@ fn find_header(text: &str, columns: &CsvColumns, source: &str) -> Result<usize> 
         }
         let delimiter = delimiter_of(line) as char;
         let cells = line.split(delimiter).map(|c| c.trim().trim_matches('"').to_lowercase());
-        if cells.into_iter().any(|c| wanted.contains(&c)) {
+        if cells.into_iter().any(|c| expected_names.contains(&c)) {
             return Ok(index);
         }
     }
-    let expected = wanted.join("', '");
+    let expected = expected_names.join("', '");
     Err(CoreError::invalid(
         format!("header of {source}"),
         "no time column",
@@ -213,11 +213,11 @@ struct Layout {
 impl Layout {
     fn select(names: &[String], columns: &CsvColumns, dim: Option<usize>, source: &str) -> Result<Self> {
         let find = |given: &Option<String>, candidates: &[&str]| -> Option<(usize, String)> {
-            let wanted: Vec<String> = match given {
+            let expected_names: Vec<String> = match given {
                 Some(name) => vec![name.to_lowercase()],
                 None => candidates.iter().map(|c| c.to_string()).collect(),
             };
-            wanted.iter().find_map(|w| names.iter().position(|n| n.to_lowercase() == *w).map(|i| (i, names[i].clone())))
+            expected_names.iter().find_map(|w| names.iter().position(|n| n.to_lowercase() == *w).map(|i| (i, names[i].clone())))
         };
         let missing = |role: &str, given: &Option<String>, candidates: &[&str]| {
             let tried = match given {

@@ -1,10 +1,11 @@
 //! Decoding of NPY arrays as NumPy and other programs write them.
 //!
-//! An NPY file is the magic string `\x93NUMPY`, a format version (1.0, 2.0
-//! or 3.0), the length of a header (2 bytes in version 1, 4 bytes after),
-//! the header itself, a Python dictionary literal such as
-//! `{'descr': '>f4', 'fortran_order': True, 'shape': (21, 200), }`, and the
-//! raw values. This decoder accepts every byte order, C and Fortran order,
+//! An NPY file starts with the magic string `\x93NUMPY` and a format
+//! version (1.0, 2.0 or 3.0). The length of the header follows (2 bytes in
+//! version 1, 4 bytes after), then the header itself, a Python dictionary
+//! literal such as
+//! `{'descr': '>f4', 'fortran_order': True, 'shape': (21, 200), }`, and
+//! then the raw values. This decoder accepts every byte order, C and Fortran order,
 //! and the numeric types `f2`/`f4`/`f8`, `i1`-`i8`, `u1`-`u8` and `b1`,
 //! and returns `f64` in C order. Object arrays (`|O`) hold pickled Python
 //! objects and are rejected without being unpickled, as are structured and
@@ -19,8 +20,9 @@ use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
-/// Upper bound on the header length: NumPy itself refuses headers above
-/// 10 000 bytes when reading, so a larger one is a damaged file.
+/// Upper bound on the header length. NumPy 2.4 rejects headers above
+/// 10 000 bytes when reading (`max_header_size` of `numpy.load`), so a
+/// larger one is a damaged file.
 const MAX_HEADER_LEN: usize = 1 << 16;
 
 /// Values decoded per read, so that memory follows the data actually present
@@ -116,7 +118,7 @@ pub fn read_header(reader: &mut impl Read) -> Result<NpyHeader, String> {
     }
     let mut text = vec![0u8; header_len];
     read_exact(reader, &mut text, "the header")?;
-    // Version 1 and 2 headers are latin-1, version 3 headers UTF-8; the
+    // Version 1 and 2 headers are latin-1 and version 3 headers UTF-8. The
     // keys and values this decoder reads are ASCII in both.
     let text = String::from_utf8_lossy(&text);
     parse_header(&text)

@@ -13,7 +13,7 @@ use ndarray::ArrayD;
 
 use crate::{CoreError, Result};
 
-/// Whether `path` names an NPZ archive, by its extension.
+/// Returns whether `path` names an NPZ archive, by its extension.
 pub fn is_npz_path(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("npz"))
 }
@@ -62,7 +62,7 @@ impl<R: Read + Seek> NpzArchive<R> {
             .collect()
     }
 
-    /// Whether the archive has an array called `name`.
+    /// Returns whether the archive contains an array called `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.archive.index_for_name(&format!("{name}.npy")).is_some()
     }

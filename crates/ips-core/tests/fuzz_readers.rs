@@ -9,7 +9,7 @@ use ips_core::npy_format::read_npy_array;
 use ips_core::npz::NpzArchive;
 use proptest::prelude::*;
 
-/// A valid NPY file of a small float64 array.
+/// Returns a valid NPY file of a small float64 array.
 fn valid_npy() -> Vec<u8> {
     let array = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| i as f64 - 0.5 * j as f64);
     let mut bytes = Vec::new();
@@ -17,7 +17,7 @@ fn valid_npy() -> Vec<u8> {
     bytes
 }
 
-/// The NPZ archive written by numpy.savez in tests/fixtures.
+/// Reads the NPZ archive that numpy.savez_compressed wrote in tests/fixtures.
 fn valid_npz() -> Vec<u8> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/layouts/compressed.npz");
     std::fs::read(path).unwrap()

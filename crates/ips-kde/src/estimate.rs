@@ -99,7 +99,7 @@ pub fn estimate(
     estimate_frames(&frames, &source, config, on_snapshot)
 }
 
-/// What [`estimate_frames`] needs besides the positions.
+/// Times, dimension and metadata of the frames given to [`estimate_frames`].
 #[derive(Debug, Clone, Copy)]
 pub struct FrameSource<'a> {
     /// Spatial dimension of the positions.
