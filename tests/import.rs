@@ -175,3 +175,49 @@ fn examples_give_same_density() {
         assert!(found == expected, "data/examples {name}: the density differs from that of positions.npy");
     }
 }
+
+/// Chunked datasets with gzip, shuffle and Fletcher32 filters, string
+/// attributes, and soft and external links give the density of positions.npy.
+#[cfg(feature = "hdf5")]
+#[test]
+fn hdf5_filters_and_links_give_same_density() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = reference(dir.path());
+    for name in ["filters.h5", "links.h5"] {
+        let found = std::fs::read(kde(dir.path(), name, &["--trajectories", layout(name)])).unwrap();
+        assert!(found == expected, "{name}: the density differs from that of positions.npy");
+    }
+}
+
+#[cfg(feature = "hdf5")]
+#[test]
+fn empty_hdf5_dataset_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.npy");
+    let config = experiment("cubic-small.toml");
+    let output = ips(&["kde", "--trajectories", layout("empty.h5"), "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("empty.h5"), "{message}");
+    assert!(message.contains("at least two frames"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+}
+
+/// A few far outliers pass with a warning that gives their fraction.
+#[test]
+fn few_outliers_are_reported_with_fraction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outliers.npy");
+    let mut positions = Array2::from_shape_fn((5, 200), |(n, i)| (i as f64 / 100.0 - 1.0) * (1.0 + 0.01 * n as f64));
+    positions[[2, 0]] = 50.0;
+    positions[[2, 1]] = -1e6;
+    ndarray_npy::write_npy(&path, &positions).unwrap();
+    let out = dir.path().join("d.npy");
+    let config = experiment("cubic-small.toml");
+    let output = ips(&["kde", "--trajectories", path.to_str().unwrap(), "--dt", "0.01", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("1.00% of the particles of frame 2 lie outside the KDE grid [-3, 3]"), "{message}");
+    let mass_outside: ndarray::Array1<f64> = ndarray_npy::read_npy(dir.path().join("d.mass_outside.npy")).unwrap();
+    assert!((mass_outside[2] - 0.01).abs() < 1e-6, "the two outliers carry 1% of the mass: {}", mass_outside[2]);
+}
