@@ -222,24 +222,34 @@ fn meanfield_from_kde_snapshot() {
     }
 }
 
-/// The same experiment gives byte-identical artifacts with 1 and 2 threads.
+/// The whole small experiment gives byte-identical files (artifacts,
+/// records, report and figures) with 1, 2 and 4 threads.
 #[test]
 fn artifacts_independent_of_threads() {
     let dir = tempfile::tempdir().unwrap();
     let config = experiment("cubic-small.toml");
-    for threads in ["1", "2"] {
+    let mut snapshots = Vec::new();
+    for threads in ["1", "2", "4"] {
         let out = dir.path().join(threads);
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_ips"))
             .env("RAYON_NUM_THREADS", threads)
-            .args(["--quiet", "run", config.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", "simulation.t_final=0.2"])
+            .args(["--quiet", "run", config.to_str().unwrap(), "--out", out.to_str().unwrap()])
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", stderr(&output));
+        snapshots.push((threads, common::snapshot(&out)));
     }
-    for file in ["trajectories.npy", "density.npy", "model.json", "eval.json", "forward.json", "metrics.json"] {
-        let one = std::fs::read(dir.path().join("1").join(file)).unwrap();
-        let two = std::fs::read(dir.path().join("2").join(file)).unwrap();
-        assert!(one == two, "{file} differs between 1 and 2 threads");
+    let (_, one) = &snapshots[0];
+    let names: Vec<&str> = one.iter().map(|(name, _)| name.as_str()).collect();
+    for required in ["trajectories.npy", "density.npy", "model.json", "eval.json", "forward_learned.npy", "metrics.json", "report.md"] {
+        assert!(names.contains(&required), "{required} is missing from the run: {names:?}");
+    }
+    for (threads, files) in &snapshots[1..] {
+        assert_eq!(files.len(), one.len(), "{threads} threads wrote other files");
+        for ((name, bytes), (other_name, other_bytes)) in one.iter().zip(files) {
+            assert_eq!(name, other_name);
+            assert!(bytes == other_bytes, "{name} differs between 1 and {threads} threads");
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 mod experiment;
 mod format;
 mod forward;
+mod import;
 mod info;
 mod pipeline;
 mod reproduce;
@@ -48,23 +49,31 @@ struct Overrides {
 
 #[derive(Debug, Args)]
 struct TrajectoryInput {
-    /// Trajectories: an `ips simulate` artifact, or an NPY array of shape
-    /// [n_times, N] or [n_times, N, d], float64 or float32.
+    /// Trajectories: an `ips simulate` artifact; an NPY file, NPZ archive or
+    /// HDF5 file with positions [n_times, N] or [n_times, N, d] of any
+    /// numeric type; or a CSV file in long format (time, particle, x[, y]).
     #[arg(long, value_name = "FILE")]
     trajectories: Option<PathBuf>,
     /// Observation times of the trajectories: an NPY array of n_times values.
     #[arg(long, value_name = "FILE")]
     times: Option<PathBuf>,
-    /// Time between frames of the trajectories, when --times is not given.
+    /// Time between frames of the trajectories, when --times is not given;
+    /// for a CSV file, the factor that turns its time column (frame
+    /// numbers) into times.
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     dt: Option<f64>,
-    /// Name of the positions dataset in an HDF5 trajectory file.
+    /// Name of the positions dataset in an HDF5 file or array in an NPZ archive.
     #[arg(long, value_name = "NAME", default_value = "positions")]
     positions_dataset: String,
-    /// Name of the times dataset in an HDF5 trajectory file; when it is
-    /// missing the times come from --times or --dt.
+    /// Name of the times dataset in an HDF5 file or array in an NPZ archive;
+    /// when it is missing the times come from --times or --dt.
     #[arg(long, value_name = "NAME", default_value = "times")]
     times_dataset: String,
+    /// Header names of the columns of a CSV file, e.g.
+    /// time=POSITION_T,particle=TRACK_ID,x=POSITION_X,y=POSITION_Y; roles
+    /// left out are found by their usual names.
+    #[arg(long, value_name = "ROLE=NAME,...")]
+    columns: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -283,15 +292,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn times_source(input: &TrajectoryInput) -> TimesSource {
-    TimesSource {
+fn times_source(input: &TrajectoryInput) -> Result<TimesSource> {
+    let columns = match &input.columns {
+        Some(text) => ips_core::long_csv::CsvColumns::parse(text)?,
+        None => Default::default(),
+    };
+    Ok(TimesSource {
         times: input.times.clone(),
         dt: input.dt,
         datasets: ips_core::h5::TrajectoryDatasets {
             positions: input.positions_dataset.clone(),
             times: input.times_dataset.clone(),
         },
-    }
+        columns,
+    })
 }
 
 fn dispatch(command: Command, ui: &Ui) -> Result<()> {
@@ -332,7 +346,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
             let Some(path) = &input.trajectories else {
                 anyhow::bail!("ips kde needs --trajectories FILE");
             };
-            let times = times_source(&input);
+            let times = times_source(&input)?;
             pipeline.stage(stages::kde_spec(&experiment, path, &times, &out), |p| {
                 stages::kde(path, &times, &experiment, &out, p, ui)
             })
@@ -347,7 +361,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
                     stages::learn(&density, &experiment, &out, p, ui)
                 }),
                 (None, Some(path)) if particles => {
-                    let times = times_source(&input);
+                    let times = times_source(&input)?;
                     pipeline.stage(stages::learn_particles_spec(&experiment, path, &times, &out), |p| {
                         stages::learn_particles(path, &times, &experiment, &out, p, ui)
                     })
@@ -405,6 +419,7 @@ pub(crate) fn run_experiment(experiment: &Experiment, out: &Path, rerun: Rerun, 
         dt: None,
         positions_dataset: "positions".into(),
         times_dataset: "times".into(),
+        columns: None,
     };
     run(experiment, out, &input, Format::Npy, rerun, STAGES.len() - 1, ui)
 }
@@ -430,7 +445,7 @@ fn run(
     ips_core::npy::remove_stale_temporaries(&resolved_path);
     ips_core::npy::write_atomic(&resolved_path, |w| std::io::Write::write_all(w, resolved.as_bytes()))?;
     let pipeline = Pipeline::new(rerun, ui);
-    let times = times_source(input);
+    let times = times_source(input)?;
 
     let trajectories = match &input.trajectories {
         Some(path) => path.clone(),

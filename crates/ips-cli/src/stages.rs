@@ -9,7 +9,9 @@ use ips_core::artifact::{
     FORMAT_VERSION,
 };
 use ips_core::h5::{self, is_hdf5_path, H5TrajectoryWriter, TrajectoryDatasets};
+use ips_core::long_csv::{is_csv_path, CsvColumns};
 use ips_core::npy::{companion, read_json, write_json, NpyStreamWriter};
+use ips_core::npz::is_npz_path;
 use ips_core::Provenance;
 use ips_eval::Evaluation;
 use ips_learn::LearnedModel;
@@ -18,16 +20,18 @@ use ndarray::Array1;
 use serde_json::json;
 
 use crate::experiment::Experiment;
+use crate::import::Frames;
 use crate::pipeline::{Input, StageSpec};
 use crate::ui::Ui;
 
-/// Where the times of user trajectories come from, and the dataset names
-/// of an HDF5 trajectory file.
+/// Where the times of user trajectories come from, the dataset names of an
+/// HDF5 file or NPZ archive, and the column names of a CSV file.
 #[derive(Debug, Clone, Default)]
 pub struct TimesSource {
     pub times: Option<PathBuf>,
     pub dt: Option<f64>,
     pub datasets: TrajectoryDatasets,
+    pub columns: CsvColumns,
 }
 
 /// The simulation stage: it reads the `[model]`, `[initial]` and
@@ -110,6 +114,13 @@ pub fn load_trajectories(path: &Path, source: &TimesSource, experiment: Option<&
     }
     if is_hdf5_path(path) {
         return load_hdf5_trajectories(path, source, experiment);
+    }
+    if is_npz_path(path) {
+        let (positions, times) = crate::import::read_npz(path, source)?;
+        return imported_trajectories(path, positions, times, source, experiment);
+    }
+    if is_csv_path(path) {
+        bail!("'{}' is a CSV file, which only `ips kde` and `ips run` read", path.display());
     }
     let has_sidecar = companion(path, "json").exists() && companion(path, "times.npy").exists();
     if has_sidecar && source.times.is_none() && source.dt.is_none() {
@@ -230,9 +241,12 @@ fn trajectory_inputs(trajectories: &Path, times: &TimesSource) -> Vec<Input> {
     } else if companion(trajectories, "times.npy").exists() {
         inputs.push(Input::File { role: "times", path: companion(trajectories, "times.npy") });
     }
-    if is_hdf5_path(trajectories) {
+    if is_hdf5_path(trajectories) || is_npz_path(trajectories) {
         let names = format!("{},{}", times.datasets.positions, times.datasets.times);
         inputs.push(Input::Value { role: "datasets", text: names });
+    }
+    if is_csv_path(trajectories) {
+        inputs.push(Input::Value { role: "columns", text: format!("{:?}", times.columns) });
     }
     inputs
 }
@@ -245,11 +259,27 @@ pub fn kde(trajectories: &Path, times: &TimesSource, experiment: &Experiment, ou
     }
     // NOTE: the KDE reads every frame into memory (8 N d bytes per frame),
     // unlike the streamed simulation; a frame-by-frame reader is not written yet.
-    let trajectories = load_trajectories(trajectories, times, Some(experiment))?;
+    let path = trajectories;
+    let trajectories: Frames = if is_csv_path(path) {
+        crate::import::read_csv(path, times, experiment)?
+    } else {
+        load_trajectories(path, times, Some(experiment))?.into()
+    };
     let n_times = trajectories.times.len();
+    let frames = trajectories.positions.frames();
+    let grid = experiment.kde.validate(trajectories.dim)?;
+    crate::import::check_particles_inside(&frames, &grid, path)?;
+    let source = ips_kde::FrameSource {
+        dim: trajectories.dim,
+        times: &trajectories.times,
+        diffusion: trajectories.diffusion,
+        kernel: trajectories.kernel.as_ref(),
+    };
     let bar = ui.bar(n_times as u64, "kde");
-    let mut density = ips_kde::estimate(&trajectories, &experiment.kde, &|| bar.inc(1))?;
+    let mut density = ips_kde::estimate_frames(&frames, &source, &experiment.kde, &|| bar.inc(1))?;
+    drop(frames);
     drop(trajectories);
+    crate::import::check_bandwidth_resolved(&density.bandwidth, &grid)?;
     density.meta.provenance = Some(provenance);
     bar.finish_and_clear();
     let worst = density.mass_outside.iter().copied().fold(0.0, f64::max);

@@ -185,7 +185,15 @@ pub fn check_positions(positions: &Array3<f64>, source: &str) -> Result<()> {
 /// [`CoreError::Shape`] for other shapes, [`CoreError::InvalidValue`] for
 /// non-finite values.
 pub fn read_positions(path: &Path) -> Result<Array3<f64>> {
-    let array = read_npy_f64(path)?;
+    positions_from_array(read_npy_f64(path)?, path)
+}
+
+/// Checks the shape and values of positions read from `path` (an NPY
+/// file, or an array inside an archive) and returns them as `[n_times, N, d]`.
+///
+/// # Errors
+/// As [`read_positions`].
+pub fn positions_from_array(array: ArrayD<f64>, path: &Path) -> Result<Array3<f64>> {
     let shape = array.shape().to_vec();
     let expected = "[n_times, N] or [n_times, N, d] with d = 1 or 2";
     let positions = match shape.len() {

@@ -23,7 +23,10 @@ pub mod error;
 pub mod grid;
 pub mod h5;
 pub mod kernel;
+pub mod long_csv;
 pub mod npy;
+pub mod npy_format;
+pub mod npz;
 pub mod provenance;
 
 pub use error::{CoreError, Result};

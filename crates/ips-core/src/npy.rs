@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayBase, ArrayD, Data, Dimension};
-use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
+use ndarray_npy::WriteNpyExt;
 
 use crate::{CoreError, Result};
 
@@ -250,39 +250,24 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
-/// Reads an NPY array of any shape as `f64`. Little-endian `f64` and `f32`
-/// arrays are accepted; `f32` values are widened.
+/// Reads an NPY array of any shape as `f64` in C order. Every format
+/// version, byte order and memory order that NumPy writes is accepted, with
+/// float, integer and boolean types widened to `f64`; see
+/// [`crate::npy_format`].
 ///
 /// # Errors
 /// [`CoreError::Io`] when the file is missing or unreadable, and
-/// [`CoreError::Npy`] when it is not an NPY file of a floating-point type.
+/// [`CoreError::Npy`] when it is not a numeric NPY array.
 pub fn read_npy_f64(path: &Path) -> Result<ArrayD<f64>> {
-    let open = || {
-        File::open(path).map_err(|source| CoreError::Io {
-            action: "opening",
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let npy_error = |message: String| CoreError::Npy {
+    let file = File::open(path).map_err(|source| CoreError::Io {
+        action: "opening",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::npy_format::read_npy_array(std::io::BufReader::new(file)).map_err(|message| CoreError::Npy {
         path: path.to_path_buf(),
         message,
-    };
-    match ArrayD::<f64>::read_npy(std::io::BufReader::new(open()?)) {
-        Ok(array) => Ok(array),
-        Err(ReadNpyError::WrongDescriptor(_)) => {
-            match ArrayD::<f32>::read_npy(std::io::BufReader::new(open()?)) {
-                Ok(array) => Ok(array.mapv(f64::from)),
-                Err(ReadNpyError::WrongDescriptor(descriptor)) => Err(npy_error(format!(
-                    "the data type {descriptor} is not supported; save the array as float64 or float32"
-                ))),
-                Err(e) => Err(npy_error(e.to_string())),
-            }
-        }
-        Err(e) => Err(npy_error(format!(
-            "{e}; the file must be an NPY array as written by numpy.save"
-        ))),
-    }
+    })
 }
 
 /// A companion file of an artifact: `dir/stem.npy` gives `dir/stem.SUFFIX`.

@@ -1,7 +1,7 @@
 //! Estimation of one snapshot and of a whole trajectory.
 
 use ips_core::artifact::{Density, DensityMeta, Trajectories, FORMAT_VERSION};
-use ips_core::Grid;
+use ips_core::{Grid, Kernel};
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, Axis as ArrayAxis, IxDyn};
 use rayon::prelude::*;
 
@@ -88,14 +88,50 @@ pub fn estimate(
     config: &KdeConfig,
     on_snapshot: &(dyn Fn() + Sync),
 ) -> Result<Density> {
-    let grid = config.validate(trajectories.dim())?;
     let positions = &trajectories.positions;
-    let n_times = positions.shape()[0];
-    let n_particles = trajectories.n_particles();
-    if trajectories.times.len() != n_times {
+    let frames: Vec<ArrayView2<f64>> = positions.axis_iter(ArrayAxis(0)).collect();
+    let source = FrameSource {
+        dim: trajectories.dim(),
+        times: &trajectories.times,
+        diffusion: trajectories.meta.diffusion,
+        kernel: trajectories.meta.kernel.as_ref(),
+    };
+    estimate_frames(&frames, &source, config, on_snapshot)
+}
+
+/// Times, dimension and metadata of the frames given to [`estimate_frames`].
+#[derive(Debug, Clone, Copy)]
+pub struct FrameSource<'a> {
+    /// Spatial dimension of the positions.
+    pub dim: usize,
+    /// Observation time of each frame.
+    pub times: &'a Array1<f64>,
+    /// Diffusion coefficient and kernel copied into the density metadata.
+    pub diffusion: Option<f64>,
+    pub kernel: Option<&'a Kernel>,
+}
+
+/// KDE of frames whose particle count may differ from frame to frame, as in
+/// tracking data where particles enter and leave the field of view. Each
+/// frame is normalised by its own count, so every snapshot integrates to
+/// one. The metadata records the largest count as `n_particles`.
+///
+/// # Errors
+/// As [`estimate`], and [`KdeError::FrameCountMismatch`] when the number of
+/// frames and times differ.
+pub fn estimate_frames(
+    frames: &[ArrayView2<f64>],
+    source: &FrameSource,
+    config: &KdeConfig,
+    on_snapshot: &(dyn Fn() + Sync),
+) -> Result<Density> {
+    let grid = config.validate(source.dim)?;
+    let n_times = frames.len();
+    let n_particles = frames.iter().map(|f| f.nrows()).max().unwrap_or(0);
+    if source.times.len() != n_times {
         return Err(KdeError::FrameCountMismatch {
             frames: n_times,
-            times: trajectories.times.len(),
+            times: source.times.len(),
         });
     }
     let _span = tracing::info_span!("kde", n_times, n_particles, method = ?config.method).entered();
@@ -103,7 +139,7 @@ pub fn estimate(
     let results: Vec<Result<Snapshot>> = (0..n_times)
         .into_par_iter()
         .map(|n| {
-            let result = estimate_snapshot(positions.index_axis(ArrayAxis(0), n), &grid, config, n);
+            let result = estimate_snapshot(frames[n], &grid, config, n);
             on_snapshot();
             result
         })
@@ -133,15 +169,15 @@ pub fn estimate(
         source: "kde".to_string(),
         grid,
         n_particles: Some(n_particles),
-        diffusion: trajectories.meta.diffusion,
-        kernel: trajectories.meta.kernel.clone(),
+        diffusion: source.diffusion,
+        kernel: source.kernel.cloned(),
         config: config_json,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         provenance: None,
     };
     Ok(Density {
         values,
-        times: trajectories.times.clone(),
+        times: source.times.clone(),
         bandwidth,
         mass_outside,
         meta,
@@ -402,6 +438,66 @@ mod tests {
             .to_string();
         assert!(err.contains("the grid has 2 value(s)"), "{err}");
         assert!(err.contains("1-dimensional"), "{err}");
+    }
+
+    #[test]
+    fn ragged_frames_match_single_snapshots() {
+        let config = config(1, 100);
+        let grid = config.validate(1).unwrap();
+        let frames = [
+            normal_mixture(300, 1, 1.0, 0.3, 31),
+            normal_mixture(1, 1, 0.0, 0.3, 32),
+            normal_mixture(1000, 1, 0.5, 0.2, 33),
+        ];
+        let views: Vec<ArrayView2<f64>> = frames.iter().map(|f| f.view()).collect();
+        let times = array![0.0, 0.1, 0.2];
+        let source = FrameSource { dim: 1, times: &times, diffusion: None, kernel: None };
+        // A single particle has no spread, so the rule of thumb needs a fixed bandwidth.
+        let mut fixed = config.clone();
+        fixed.bandwidth = BandwidthRule::Fixed;
+        fixed.bandwidth_value = Some(0.2);
+        let density = estimate_frames(&views, &source, &fixed, &|| {}).unwrap();
+
+        assert_eq!(density.meta.n_particles, Some(1000));
+        for (n, frame) in frames.iter().enumerate() {
+            let alone = estimate_snapshot(frame.view(), &grid, &fixed, n).unwrap();
+            assert_eq!(density.values.index_axis(ArrayAxis(0), n), alone.values, "frame {n}");
+            assert!(alone.mass_outside.abs() < 1e-6, "frame {n}: mass outside {}", alone.mass_outside);
+        }
+    }
+
+    #[test]
+    fn fft_does_not_wrap_around_grid_edge() {
+        // Particles on the lower edge: a periodic convolution would put mass
+        // at the upper edge, while the direct sum leaves it at zero there.
+        let points = Array2::from_shape_fn((500, 1), |(i, _)| -3.0 + 0.001 * i as f64);
+        let mut config = config(1, 100);
+        config.bandwidth = BandwidthRule::Fixed;
+        config.bandwidth_value = Some(0.2);
+        let grid = config.validate(1).unwrap();
+        let fast = estimate_snapshot(points.view(), &grid, &config, 0).unwrap();
+        config.method = KdeMethod::Direct;
+        let direct = estimate_snapshot(points.view(), &grid, &config, 0).unwrap();
+
+        let upper = fast.values.len() - 1;
+        assert!(direct.values[[upper]] < 1e-100, "direct sum at the upper edge {}", direct.values[[upper]]);
+        assert!(fast.values[[upper]].abs() < 1e-12, "FFT estimate at the upper edge {}", fast.values[[upper]]);
+        let error = max_relative_difference(&fast.values, &direct.values);
+        assert!(error < 1e-5, "max relative difference {error}");
+        assert!((fast.mass_outside - direct.mass_outside).abs() < 1e-6);
+        // Each kernel puts P(Z > (x + 3) / h) below the grid. The trapezoid
+        // rule errs by about dx^2 / 12 times the slope of the density at the
+        // lower end, where it is steepest.
+        let expected = points.iter().map(|&x| normal_tail((x + 3.0) / 0.2)).sum::<f64>() / 500.0;
+        let dx = grid.axes[0].dx();
+        let slope = (direct.values[[1]] - direct.values[[0]]) / dx;
+        let trapezoid_error = dx * dx / 12.0 * slope.abs();
+        let error = (fast.mass_outside - expected).abs();
+        assert!(
+            error < 1.5 * trapezoid_error,
+            "mass outside {}, expected {expected}, trapezoid error about {trapezoid_error}",
+            fast.mass_outside
+        );
     }
 
     #[test]

@@ -119,4 +119,4 @@ pub use config::{
     BandwidthRule, KdeConfig, KdeMethod, DEFAULT_REFINEMENT_1D, DEFAULT_REFINEMENT_2D,
 };
 pub use error::{KdeError, Result};
-pub use estimate::{estimate, estimate_snapshot, Snapshot};
+pub use estimate::{estimate, estimate_frames, estimate_snapshot, FrameSource, Snapshot};
