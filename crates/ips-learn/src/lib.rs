@@ -27,6 +27,7 @@
 //! grid sums times the cell size. Only 1D densities are supported so far.
 
 pub mod assembly;
+pub mod breakpoints;
 pub mod config;
 pub mod convolution;
 pub mod dictionary;
@@ -37,6 +38,7 @@ pub mod model;
 pub mod phase_one;
 pub mod phase_two;
 
+pub use breakpoints::{BreakpointConfig, Breakpoints};
 pub use config::{DiffusionMode, LearnConfig};
 pub use dictionary::Dictionary;
 pub use error::{LearnError, Result};

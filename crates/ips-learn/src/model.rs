@@ -9,7 +9,8 @@ use crate::config::DiffusionMode;
 use crate::least_squares::solve;
 use crate::phase_one::{self, PhaseOne};
 use crate::phase_two::{self, normalised_columns, PhaseTwo};
-use crate::{Dictionary, LearnConfig, LearnError, Result};
+use crate::breakpoints::{detect, piece_terms};
+use crate::{Breakpoints, Dictionary, LearnConfig, LearnError, Result};
 
 /// One dictionary term of the learned model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +63,9 @@ pub struct LearnedModel {
     pub phase_two: PhaseTwo,
     pub config: LearnConfig,
     pub seed: u64,
+    /// The detected pieces of `a(r)`, when `learn.breakpoints` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakpoints: Option<Breakpoints>,
     /// How the model was made; set by the command line, absent otherwise.
     #[serde(default)]
     pub provenance: Option<ips_core::Provenance>,
@@ -89,7 +93,7 @@ impl LearnedModel {
 /// Configuration errors naming the `learn.*` key, [`LearnError::Data`] when
 /// D is needed but unknown or the density is unusable, and column errors.
 pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f64>, seed: u64) -> Result<LearnedModel> {
-    let dictionary = config.validate()?;
+    let mut dictionary = config.validate()?;
     let diffusion = match config.diffusion {
         DiffusionMode::Learn => None,
         DiffusionMode::Known => Some(known_diffusion.ok_or_else(|| {
@@ -107,6 +111,22 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
     let span = tracing::info_span!("learn", terms = dictionary.len());
     let _guard = span.enter();
     let start = std::time::Instant::now();
+    let breakpoints = match &config.breakpoints {
+        Some(settings) => {
+            let found = detect(
+                density,
+                settings,
+                dictionary.convention,
+                config.observe_every,
+                diffusion,
+                config.bandwidth_correction,
+            )?;
+            tracing::info!(edges = ?found.edges, "detected the pieces of a(r)");
+            dictionary.terms = piece_terms(&found.edges);
+            Some(found)
+        }
+        None => None,
+    };
     let system = assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)?;
     let normalised_condition_number = condition_number(&system);
     let assembly = AssemblySummary {
@@ -124,7 +144,9 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
     tracing::info!(seconds = phase_one.seconds, iterations = phase_one.iterations.len(), "phase I finished");
     let phase_two = phase_two::run(&system, &phase_one.mask);
     tracing::info!(seconds = phase_two.seconds, "phase II finished");
-    Ok(build_model(&dictionary, &system, diffusion, config, seed, assembly, phase_one, phase_two))
+    let mut model = build_model(&dictionary, &system, diffusion, config, seed, assembly, phase_one, phase_two);
+    model.breakpoints = breakpoints;
+    Ok(model)
 }
 
 fn condition_number(system: &System) -> f64 {
@@ -172,6 +194,7 @@ fn build_model(
         phase_two,
         config: config.clone(),
         seed,
+        breakpoints: None,
         provenance: None,
     }
 }
