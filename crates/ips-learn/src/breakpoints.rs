@@ -4,9 +4,10 @@
 //! 1. A fine dictionary of indicators of `intervals` equal intervals of
 //!    `[0, r_max)` is assembled in the strong form, exactly as a dictionary
 //!    of the experiment would be: column `k` is the feature of `1[r_k, r_k+1)`.
-//! 2. Its least-squares solution is a step estimate of `a(r)` (reported, not
-//!    used further: neighbouring fine columns are nearly collinear, so the
-//!    single levels are noisy).
+//! 2. Its least-squares solution with a small penalty on the differences of
+//!    neighbouring levels is a step estimate of `a(r)` (reported, not used
+//!    further: neighbouring fine columns are nearly collinear, so the
+//!    levels are noisy and depend on the penalty).
 //! 3. Change-point detection: every placement of `pieces - 1` breakpoints on
 //!    the fine edges defines a piecewise-constant model whose columns are
 //!    sums of fine columns, so its least-squares residual follows from the
@@ -26,7 +27,6 @@ use ndarray::{Array1, Array2, Ix2};
 use serde::{Deserialize, Serialize};
 
 use crate::assembly::assemble_unchecked;
-use crate::least_squares::solve;
 use crate::{Dictionary, LearnError, Result};
 
 /// Placements tried at most; beyond this, fewer intervals or pieces are needed.
@@ -103,8 +103,8 @@ pub struct Breakpoints {
     pub edges: Vec<f64>,
     /// Edges of the fine intervals.
     pub fine_edges: Vec<f64>,
-    /// Step estimate of `a(r)` per fine interval; `None` where no pair of
-    /// the data lies.
+    /// Step estimate of `a(r)` per fine interval, with a small smoothness
+    /// penalty; `None` where no pair of the data lies.
     pub fine_levels: Vec<Option<f64>>,
     /// Fraction of the pair mass `int int rho(x) rho(y)` (summed over the
     /// used snapshots) at distances in each fine interval.
@@ -158,7 +158,7 @@ pub fn detect(
             config.r_max
         )));
     }
-    let fine_levels = fine_levels(&system, &observed, m);
+    let fine_levels = fine_levels(&gram, &projected, &observed, &extra, m);
 
     // Row prefix sums of the Gram matrix: block sums in O(rows) each.
     let mut row_prefix = Array2::<f64>::zeros((gram.nrows(), m + 1));
@@ -275,15 +275,39 @@ fn explained_square(
     }
 }
 
-/// Least-squares levels of the observed fine intervals.
-fn fine_levels(system: &crate::assembly::System, observed: &[usize], m: usize) -> Vec<Option<f64>> {
-    let mut columns = observed.to_vec();
-    columns.extend(system.diffusion_column);
-    let (matrix, scales) = crate::phase_two::normalised_columns(system, &columns);
-    let fit = solve(matrix.view(), system.target.view());
+/// Relative weight of the first-difference penalty of the fine step
+/// estimate, against the mean diagonal of the Gram matrix.
+const SMOOTHING: f64 = 1e-3;
+
+/// Levels of the observed fine intervals: least squares with a small
+/// penalty `mu ||c_k+1 - c_k||^2` on neighbouring levels (a discrete
+/// smoothness prior; without it the nearly collinear fine columns give
+/// levels that alternate by orders of magnitude). The diffusion column,
+/// when learned, is not penalised.
+fn fine_levels(gram: &Array2<f64>, projected: &Array1<f64>, observed: &[usize], extra: &[usize], m: usize) -> Vec<Option<f64>> {
+    let columns: Vec<usize> = observed.iter().chain(extra).copied().collect();
+    let n = columns.len();
+    let mut matrix = nalgebra::DMatrix::<f64>::zeros(n, n);
+    let mut rhs = nalgebra::DVector::<f64>::zeros(n);
+    for (i, &ci) in columns.iter().enumerate() {
+        rhs[i] = projected[ci];
+        for (j, &cj) in columns.iter().enumerate() {
+            matrix[(i, j)] = gram[[ci, cj]];
+        }
+    }
+    let mean_diagonal = (0..observed.len()).map(|i| matrix[(i, i)]).sum::<f64>() / observed.len() as f64;
+    let mu = SMOOTHING * mean_diagonal;
+    for i in 0..observed.len().saturating_sub(1) {
+        matrix[(i, i)] += mu;
+        matrix[(i + 1, i + 1)] += mu;
+        matrix[(i, i + 1)] -= mu;
+        matrix[(i + 1, i)] -= mu;
+    }
     let mut levels = vec![None; m];
-    for (a, &k) in observed.iter().enumerate() {
-        levels[k] = Some(fit.coefficients[a] / scales[a]);
+    if let Some(solution) = matrix.lu().solve(&rhs) {
+        for (i, &k) in observed.iter().enumerate() {
+            levels[k] = Some(solution[i]);
+        }
     }
     levels
 }
