@@ -1,5 +1,5 @@
 //! Breakpoints of a piecewise-constant influence function, found without a
-//! neural network (METHOD.md 2.7).
+//! neural network.
 //!
 //! 1. A fine dictionary of indicators of `intervals` equal intervals of
 //!    `[0, r_max)` is assembled in the strong form, exactly as a dictionary
