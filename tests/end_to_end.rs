@@ -269,3 +269,78 @@ fn run_until_learn_stops_there() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("--until fit"), "{}", stderr(&output));
 }
+
+/// Runs a bundled small experiment end to end and returns its model and
+/// evaluation record.
+fn run_small(file: &str) -> (serde_json::Value, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = ips(&["run", experiment(file).to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{file}: {}", stderr(&output));
+    for figure in ["density_xt", "kernel", "w2", "free_energy"] {
+        assert!(out.join("plots").join(format!("{figure}.png")).exists(), "{file}: {figure}.png is missing");
+    }
+    let eval: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
+    (read_model(&out.join("model.json")), eval)
+}
+
+/// Case B, small (N = 4000, T = 0.5): r and the cut-off 1/r alone survive.
+/// Measured 1.010 and -0.945; the full case (N = 20 000, T = 2) gives 1.015
+/// and -1.014.
+#[test]
+fn run_small_power_law_finds_both_terms() {
+    let (model, _) = run_small("power-law-small.toml");
+    for (name, coefficient, active) in terms(&model) {
+        match name.as_str() {
+            "r^1" => assert!(active && (coefficient - 1.0).abs() < 0.05, "c(r) = {coefficient}"),
+            "1/r[eps=0.1]" => assert!(active && (coefficient + 1.0).abs() < 0.1, "c(psi_eps) = {coefficient}"),
+            _ => assert!(!active, "{name} must be removed, got {coefficient}"),
+        }
+    }
+}
+
+/// Checks a model learned with breakpoints against a piecewise-constant
+/// truth: the detected inner edges within one KDE cell (`cell`) of the true
+/// jumps, only the indicator terms of the pieces inside the support
+/// active, and their levels within `level_tolerance` of the truth.
+fn assert_pieces(model: &serde_json::Value, jumps: [f64; 2], levels: [f64; 2], cell: f64, level_tolerance: f64) {
+    let edges: Vec<f64> = model["breakpoints"]["edges"]
+        .as_array()
+        .expect("model.json states the breakpoints")
+        .iter()
+        .map(|e| e.as_f64().unwrap())
+        .collect();
+    assert_eq!(edges.len(), 4, "{edges:?}");
+    for (detected, truth) in edges[1..3].iter().zip(jumps) {
+        assert!((detected - truth).abs() <= cell + 1e-9, "edges {edges:?}: {detected} is not within {cell} of {truth}");
+    }
+    let all = terms(model);
+    for (k, level) in levels.iter().enumerate() {
+        let name = format!("1[{},{})", edges[k], edges[k + 1]);
+        let (_, coefficient, active) = all.iter().find(|t| t.0 == name).expect("one term per piece").clone();
+        assert!(active && (coefficient - level).abs() < level_tolerance, "{name}: {coefficient}, true {level}");
+    }
+    for (name, coefficient, active) in &all {
+        let inside = edges[..3].iter().zip(&edges[1..3]).any(|(lo, hi)| *name == format!("1[{lo},{hi})"));
+        if !inside {
+            assert!(!active, "{name} must be removed, got {coefficient}");
+        }
+    }
+}
+
+/// Case C, polarization, small (N = 4000, dx = 0.02). Measured edges 0.40
+/// and 0.82, levels 0.477 and 0.997.
+#[test]
+fn run_small_polarization_finds_pieces() {
+    let (model, eval) = run_small("opinion-polarization-small.toml");
+    assert_pieces(&model, [0.4, 0.8], [0.5, 1.0], 0.02, 0.05);
+    assert_eq!(eval["coefficients"]["pieces"].as_array().unwrap().len(), 3, "eval.json lists the pieces");
+}
+
+/// Case C, consensus, small (N = 4000, T = 5, dx = 0.02). Measured edges
+/// 0.72 and 1.0, levels 0.112 and 1.035.
+#[test]
+fn run_small_consensus_finds_pieces() {
+    let (model, _) = run_small("opinion-consensus-small.toml");
+    assert_pieces(&model, [std::f64::consts::FRAC_1_SQRT_2, 1.0], [0.1, 1.0], 0.02, 0.05);
+}

@@ -209,6 +209,16 @@ impl Term {
             _ => None,
         }
     }
+
+    /// Radii where the term jumps or has a kink, so that quadratures can
+    /// split there.
+    pub fn breaks(&self) -> Vec<f64> {
+        match *self {
+            Term::Power(_) => Vec::new(),
+            Term::CutoffInverse { eps } => vec![eps],
+            Term::Indicator { lo, hi } | Term::RIndicator { lo, hi } => vec![lo, hi],
+        }
+    }
 }
 
 impl Serialize for Term {

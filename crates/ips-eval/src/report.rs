@@ -34,6 +34,9 @@ pub struct Evaluation {
     pub condition_number: f64,
     pub phase_one_iterations: usize,
     pub phase_one_stop_reason: String,
+    /// Piece edges of `a(r)` when the model was learned with breakpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_edges: Option<Vec<f64>>,
     /// How the evaluation was made; set by the command line, absent otherwise.
     #[serde(default)]
     pub provenance: Option<ips_core::Provenance>,
@@ -71,6 +74,7 @@ pub fn evaluate(model: &LearnedModel, truth: Option<&Kernel>, true_diffusion: Op
         condition_number: model.assembly.normalised_condition_number,
         phase_one_iterations: model.phase_one.iterations.len(),
         phase_one_stop_reason: model.phase_one.stop_reason.clone(),
+        detected_edges: model.breakpoints.as_ref().map(|b| b.edges.clone()),
         provenance: None,
     })
 }
@@ -85,6 +89,10 @@ impl Evaluation {
         let mut out = String::new();
         let _ = writeln!(out, "# {title}\n");
         let _ = writeln!(out, "Learned: `{}`\n", self.learned_kernel);
+        if let Some(edges) = &self.detected_edges {
+            let text: Vec<String> = edges.iter().map(|e| e.to_string()).collect();
+            let _ = writeln!(out, "Detected piece edges of a(r): {}\n", text.join(", "));
+        }
         if let Some(t) = &self.true_kernel {
             let _ = writeln!(out, "True: `{t}`\n");
         }
@@ -114,6 +122,31 @@ impl Evaluation {
                 "\nSupport recovered: {}.",
                 if table.support_recovered { "yes" } else { "no" }
             );
+            if !table.pieces.is_empty() {
+                let _ = writeln!(out, "\n## Detected pieces of a(r)\n");
+                let _ = writeln!(out, "Learned a(r) = level + slope r on each piece; the true level is a(r) at the middle of the piece.\n");
+                let _ = writeln!(out, "| piece | level | slope | true level | relative error | true terms |");
+                let _ = writeln!(out, "|---|---|---|---|---|---|");
+                for piece in &table.pieces {
+                    let relative = piece.relative_error.map(|e| format!("{:.3} %", 100.0 * e)).unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "| [{}, {}) | {} | {} | {} | {} | {} |",
+                        piece.lo,
+                        piece.hi,
+                        number(piece.level),
+                        number(piece.slope),
+                        number(piece.true_level),
+                        relative,
+                        piece.true_terms.join(", ")
+                    );
+                }
+                let _ = writeln!(out, "\n| true breakpoint | detected | error |");
+                let _ = writeln!(out, "|---|---|---|");
+                for row in &table.breakpoints {
+                    let _ = writeln!(out, "| {} | {} | {} |", number(row.true_value), number(row.detected), number(row.error));
+                }
+            }
             if !table.missing_from_dictionary.is_empty() {
                 let _ = writeln!(
                     out,

@@ -107,7 +107,9 @@ impl Default for WeakConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearnConfig {
-    /// Candidate terms by name, e.g. `["r^0", "r^1", "r^2"]`.
+    /// Candidate terms by name, e.g. `["r^0", "r^1", "r^2"]`. Empty when
+    /// `breakpoints` builds the dictionary from the data.
+    #[serde(default)]
     pub dictionary: Vec<Term>,
     /// The equation the regression is built on.
     #[serde(default)]
@@ -157,6 +159,10 @@ pub struct LearnConfig {
     /// bandwidth changing between snapshots adds to a KDE (see `assembly`).
     #[serde(default = "defaults::bandwidth_correction")]
     pub bandwidth_correction: bool,
+    /// Find the pieces of a piecewise-constant `a(r)` first and learn on
+    /// the dictionary `{1_I, r*1_I}` of the pieces (see [`crate::breakpoints`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakpoints: Option<crate::BreakpointConfig>,
 }
 
 mod defaults {
@@ -218,6 +224,7 @@ impl LearnConfig {
             stall_iterations: defaults::stall_iterations(),
             importance_sampling: defaults::importance_sampling(),
             bandwidth_correction: defaults::bandwidth_correction(),
+            breakpoints: None,
         }
     }
 
@@ -226,8 +233,21 @@ impl LearnConfig {
     /// # Errors
     /// [`LearnError::Config`] naming the `learn.*` key.
     pub fn validate(&self) -> Result<Dictionary> {
-        if self.dictionary.is_empty() {
-            return Err(LearnError::config("learn.dictionary", "[]", "give at least one term, e.g. [\"r^0\", \"r^1\", \"r^2\"]"));
+        match &self.breakpoints {
+            Some(breakpoints) => {
+                breakpoints.validate()?;
+                if !self.dictionary.is_empty() {
+                    return Err(LearnError::config(
+                        "learn.dictionary",
+                        format!("{} terms", self.dictionary.len()),
+                        "with learn.breakpoints the dictionary is built from the detected pieces; leave learn.dictionary out",
+                    ));
+                }
+            }
+            None if self.dictionary.is_empty() => {
+                return Err(LearnError::config("learn.dictionary", "[]", "give at least one term, e.g. [\"r^0\", \"r^1\", \"r^2\"]"));
+            }
+            None => {}
         }
         for (k, term) in self.dictionary.iter().enumerate() {
             if self.dictionary[..k].contains(term) {

@@ -27,6 +27,7 @@
 //! grid sums times the cell size. Only 1D densities are supported so far.
 
 pub mod assembly;
+pub mod breakpoints;
 pub mod config;
 pub mod convolution;
 pub mod dictionary;
@@ -40,6 +41,7 @@ pub mod phase_two;
 pub mod selection;
 pub mod weak_density;
 
+pub use breakpoints::{BreakpointConfig, Breakpoints};
 pub use config::{DiffusionMode, Formulation, LearnConfig, Selection, WeakConfig};
 pub use dictionary::Dictionary;
 pub use error::{LearnError, Result};

@@ -13,7 +13,8 @@ use crate::phase_one::{self, PhaseOne};
 use crate::phase_two::{self, normalised_columns, PhaseTwo};
 use crate::config::{Selection, MAX_EXHAUSTIVE_TERMS};
 use crate::selection::{best_subset, block_bootstrap, SupportRanking};
-use crate::{Dictionary, LearnConfig, LearnError, Result};
+use crate::breakpoints::{detect, piece_terms};
+use crate::{Breakpoints, Dictionary, LearnConfig, LearnError, Result};
 
 /// One dictionary term of the learned model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +76,9 @@ pub struct LearnedModel {
     pub support_ranking: Option<SupportRanking>,
     pub config: LearnConfig,
     pub seed: u64,
+    /// The detected pieces of `a(r)`, when `learn.breakpoints` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakpoints: Option<Breakpoints>,
     /// How the model was made; set by the command line, absent otherwise.
     #[serde(default)]
     pub provenance: Option<ips_core::Provenance>,
@@ -102,7 +106,7 @@ impl LearnedModel {
 /// Configuration errors naming the `learn.*` key, [`LearnError::Data`] when
 /// D is needed but unknown or the density is unusable, and column errors.
 pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f64>, seed: u64) -> Result<LearnedModel> {
-    let dictionary = config.validate()?;
+    let mut dictionary = config.validate()?;
     if config.formulation.uses_particles() {
         return Err(LearnError::config(
             "learn.formulation",
@@ -114,12 +118,31 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
     let span = tracing::info_span!("learn", terms = dictionary.len());
     let _guard = span.enter();
     let start = std::time::Instant::now();
+    // Breakpoint detection replaces the dictionary by the detected pieces.
+    let breakpoints = match &config.breakpoints {
+        Some(settings) => {
+            let found = detect(
+                density,
+                settings,
+                dictionary.convention,
+                config.observe_every,
+                diffusion,
+                config.bandwidth_correction,
+            )?;
+            tracing::info!(edges = ?found.edges, "detected the pieces of a(r)");
+            dictionary.terms = piece_terms(&found.edges);
+            Some(found)
+        }
+        None => None,
+    };
     let system = if config.formulation == Formulation::WeakDensity {
         assemble_weak_density(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction, &config.weak)?
     } else {
         assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)?
     };
-    Ok(two_phases(&dictionary, &system, diffusion, config, seed, start))
+    let mut model = two_phases(&dictionary, &system, diffusion, config, seed, start);
+    model.breakpoints = breakpoints;
+    Ok(model)
 }
 
 /// Learns the kernel from particle trajectories with a particle
@@ -279,6 +302,7 @@ fn build_model(
         support_ranking: None,
         config: config.clone(),
         seed,
+        breakpoints: None,
         provenance: None,
     }
 }

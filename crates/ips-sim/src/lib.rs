@@ -12,7 +12,10 @@
 //!
 //! - the direct pairwise sum, `O(N^2)` per step, parallel, for every kernel;
 //! - in 1D, for kernels that are polynomials in `r`, an exact method on sorted
-//!   positions with prefix sums of powers, `O(N log N)` per step.
+//!   positions with prefix sums of powers, `O(N log N)` per step;
+//! - in 1D, for piecewise-polynomial kernels (indicator terms), an exact
+//!   sweep over sorted positions ([`sweep`]), with the cut-off `1/r` terms
+//!   on a particle mesh ([`mesh`]), `O(N log N)` per step.
 //!
 //! Runs are reproducible: the noise of each step is drawn in fixed blocks of
 //! particles from generators seeded by `(seed, step, block)`, so the same seed
@@ -34,8 +37,10 @@ pub mod config;
 pub mod drift;
 pub mod error;
 pub mod initial;
+pub mod mesh;
 pub mod noise;
 pub mod sorting;
+pub mod sweep;
 pub mod term_drifts;
 mod simulate;
 

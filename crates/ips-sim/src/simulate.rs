@@ -5,6 +5,8 @@ use ndarray::{Array1, Array3};
 
 use crate::config::{DriftMethod, ModelConfig, SimulationConfig};
 use crate::drift::{direct, PrefixSumDrift};
+use crate::mesh::{mesh_spacing, MeshDrift};
+use crate::sweep::{split_pieces, SweepDrift};
 use crate::initial::InitialCondition;
 use crate::noise::add_gaussian;
 use crate::{Result, SimError};
@@ -12,18 +14,41 @@ use crate::{Result, SimError};
 enum Evaluator {
     Direct,
     PrefixSum(PrefixSumDrift),
+    /// The sweep over the piecewise-polynomial terms, and the mesh over the
+    /// rest when there is any.
+    Sweep(SweepDrift, Option<MeshDrift>),
 }
 
 fn choose_evaluator(model: &ModelConfig, method: DriftMethod) -> Result<Evaluator> {
-    let polynomial = if model.dim == 1 { model.kernel.polynomial() } else { None };
-    match (method, polynomial) {
-        (DriftMethod::Direct, _) | (DriftMethod::Auto, None) => Ok(Evaluator::Direct),
-        (_, Some(coefficients)) => Ok(Evaluator::PrefixSum(PrefixSumDrift::new(coefficients))),
+    let sweep = || {
+        let (pieces, rest) = split_pieces(&model.kernel);
+        let mesh = (!rest.terms.is_empty()).then(|| {
+            let spacing = mesh_spacing(&rest);
+            MeshDrift::new(rest, spacing)
+        });
+        Evaluator::Sweep(SweepDrift::new(&pieces), mesh)
+    };
+    if model.dim != 1 {
+        return match method {
+            DriftMethod::Direct | DriftMethod::Auto => Ok(Evaluator::Direct),
+            DriftMethod::PrefixSum | DriftMethod::Sweep => Err(SimError::config(
+                "simulation.drift",
+                if method == DriftMethod::Sweep { "sweep" } else { "prefix-sum" },
+                "sorted methods need model.dim = 1; use \"direct\" or \"auto\"",
+            )),
+        };
+    }
+    match (method, model.kernel.polynomial()) {
+        (DriftMethod::Direct, _) => Ok(Evaluator::Direct),
+        (DriftMethod::Auto | DriftMethod::PrefixSum, Some(coefficients)) => {
+            Ok(Evaluator::PrefixSum(PrefixSumDrift::new(coefficients)))
+        }
         (DriftMethod::PrefixSum, None) => Err(SimError::config(
             "simulation.drift",
             "prefix-sum",
-            "the prefix-sum method needs model.dim = 1 and a kernel of powers r^k only; use \"direct\" or \"auto\"",
+            "the prefix-sum method needs a kernel of powers r^k only; use \"sweep\", \"direct\" or \"auto\"",
         )),
+        (DriftMethod::Auto | DriftMethod::Sweep, _) => Ok(sweep()),
     }
 }
 
@@ -128,6 +153,12 @@ pub fn simulate_into(
         match &mut evaluator {
             Evaluator::Direct => direct(&model.kernel, &positions, dim, &mut drift),
             Evaluator::PrefixSum(method) => method.evaluate(&positions, &mut drift),
+            Evaluator::Sweep(sweep, mesh) => {
+                sweep.evaluate(&positions, &mut drift);
+                if let Some(mesh) = mesh {
+                    mesh.add(&positions, &mut drift);
+                }
+            }
         }
         for (x, b) in positions.iter_mut().zip(&drift) {
             *x += config.dt * b;
