@@ -18,7 +18,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, LearnFrom};
 use crate::format::{output_path, Format, Kind};
 use crate::pipeline::{Pipeline, Rerun, STAGES};
 use crate::stages::TimesSource;
@@ -155,9 +155,11 @@ enum Command {
     },
     /// Learn the kernel from a density by the two-phase regression.
     Learn {
-        /// Density artifact (.npy) from `ips kde`.
-        #[arg(long, value_name = "FILE")]
-        density: PathBuf,
+        /// Density artifact (.npy) from `ips kde` or `ips meanfield`; repeat
+        /// the option to learn one kernel from several densities, whose rows
+        /// are stacked into one regression.
+        #[arg(long, value_name = "FILE", required = true)]
+        density: Vec<PathBuf>,
         /// Experiment file whose [learn] section sets the dictionary.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
@@ -370,9 +372,24 @@ fn run(
         return Ok(());
     }
 
+    // With learn_from = "meanfield" the regression sees the mean-field
+    // solution of the true kernel from the first KDE snapshot instead of
+    // the KDE itself; the forward check then starts from that solution too.
+    let density = match experiment.learn_from {
+        LearnFrom::Particles => density,
+        LearnFrom::Meanfield => {
+            let solution = out.join(format.file_name("solver_density", Kind::Array));
+            pipeline.stage(stages::meanfield_spec(experiment, &density, 0, None, &solution), |p| {
+                let initial = stages::read_density(&density)?;
+                stages::meanfield(&initial, 0, experiment, None, &solution, p, ui)
+            })?;
+            solution
+        }
+    };
     let model = out.join(format.file_name("model", Kind::Record));
-    pipeline.stage(stages::learn_spec(experiment, &density, &model), |p| {
-        stages::learn(&density, experiment, &model, p, ui)
+    let densities = [density.clone()];
+    pipeline.stage(stages::learn_spec(experiment, &densities, &model), |p| {
+        stages::learn(&densities, experiment, &model, p, ui)
     })?;
     if done(2) {
         return Ok(());

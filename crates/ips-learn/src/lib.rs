@@ -21,14 +21,17 @@
 //! `model.json` artifact. The diffusion coefficient is either known or learned
 //! as one more column (the Laplacian); it is never thresholded away.
 //!
-//! Conventions: densities are `[n_times, nx]` arrays on node-based grids,
+//! Conventions: densities are arrays on node-based grids,
 //! time derivatives are forward differences over the observation step, space
 //! derivatives centred differences on interior points, and convolutions are
-//! grid sums times the cell size. Only 1D densities are supported so far.
+//! grid sums times the cell size (the cell area in 2D). Densities are 1D
+//! `[n_times, nx]` or 2D `[n_times, nx, ny]`.
 
 pub mod assembly;
+mod assembly_2d;
 pub mod config;
 pub mod convolution;
+pub mod convolution_2d;
 pub mod dictionary;
 pub mod error;
 pub mod lasso;
@@ -40,4 +43,4 @@ pub mod phase_two;
 pub use config::{DiffusionMode, LearnConfig};
 pub use dictionary::Dictionary;
 pub use error::{LearnError, Result};
-pub use model::{learn, LearnedModel};
+pub use model::{learn, learn_joint, LearnedModel};

@@ -50,6 +50,10 @@ pub enum DriftMethod {
     Direct,
     /// Prefix sums on sorted positions; 1D polynomial kernels only.
     PrefixSum,
+    /// Particle–mesh approximation on a grid of `mesh_cells` cells per
+    /// axis; 2D only. Its error against the direct sum is in
+    /// docs/benchmarks.md.
+    ParticleMesh,
 }
 
 /// The `[simulation]` section: time stepping and output.
@@ -67,10 +71,18 @@ pub struct SimulationConfig {
     pub save_every: usize,
     #[serde(default)]
     pub drift: DriftMethod,
+    /// Cells per axis of the particle–mesh grid (default 128, at least 8);
+    /// read only with `drift = "particle-mesh"`.
+    #[serde(default = "default_mesh_cells")]
+    pub mesh_cells: usize,
 }
 
 fn one() -> usize {
     1
+}
+
+fn default_mesh_cells() -> usize {
+    crate::particle_mesh::DEFAULT_MESH_CELLS
 }
 
 impl SimulationConfig {
@@ -95,6 +107,13 @@ impl SimulationConfig {
                 "simulation.t_final",
                 self.t_final,
                 format!("t_final / dt = {steps} is not a whole number of steps; change t_final or dt"),
+            ));
+        }
+        if self.mesh_cells < 8 {
+            return Err(SimError::config(
+                "simulation.mesh_cells",
+                self.mesh_cells,
+                "the particle-mesh grid needs at least 8 cells per axis",
             ));
         }
         if self.save_every == 0 || n_steps % self.save_every != 0 {

@@ -35,6 +35,7 @@ pub mod drift;
 pub mod error;
 pub mod initial;
 pub mod noise;
+pub mod particle_mesh;
 pub mod sorting;
 mod simulate;
 
