@@ -262,7 +262,8 @@ mod tests {
         let kernel = cubic();
         let coarse = relative_error(&kernel, &x, 64);
         let fine = relative_error(&kernel, &x, 128);
-        assert!(fine < 2e-3, "relative error {fine:e} at 128 cells");
+        // Measured: 4.4e-4 at 64 cells, 1.1e-4 at 128, 2.7e-5 at 256.
+        assert!(fine < 3e-4, "relative error {fine:e} at 128 cells");
         assert!(coarse / fine > 3.0, "error ratio {} between 64 and 128 cells", coarse / fine);
     }
 
