@@ -100,9 +100,10 @@ fn joint_learning_rejects_mixed_dimensions() {
 }
 
 /// `learn_from = "meanfield"` learns from the solver's density, written
-/// beside the KDE. The solver data have no particle noise, and c(r^2) is
-/// 3.016 at save_every = 0.01; r^7 keeps a tiny coefficient (about -0.009)
-/// that the threshold does not remove at this size, so only r^2 is checked.
+/// beside the KDE. The solver data have no particle noise: r^2 alone stays,
+/// with c(r^2) = 2.960 at save_every = 0.001; the grid leaves it low, hence
+/// 0.1. (At save_every = 0.01 the forward difference in time let a small
+/// r^7 term survive.)
 #[test]
 fn small_run_learns_from_solver_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,10 +112,8 @@ fn small_run_learns_from_solver_data() {
     assert!(out.join("solver_density.npy").exists(), "the solver density is missing");
     let inputs = model["provenance"]["inputs"].to_string();
     assert!(inputs.contains("solver_density.npy"), "the model was not learned from the solver: {inputs}");
-    let r2 = terms(&model).into_iter().find(|t| t.0 == "r^2").unwrap();
-    assert!(r2.2, "r^2 must be active");
-    assert!((r2.1 - 3.0).abs() < 0.06, "c(r^2) = {}", r2.1);
-    assert_eq!(model["assembly"]["time_steps"], 50);
+    assert_r2_alone(&model, 0.1);
+    assert_eq!(model["assembly"]["time_steps"], 500);
 }
 
 /// The whole pipeline of the small ring, eval included: the 2D forward
