@@ -48,9 +48,26 @@ pub struct Experiment {
     /// forward check of `ips run` and `ips eval`.
     #[serde(default)]
     pub meanfield: Option<SolverConfig>,
+    /// What `ips run` learns from: the KDE of the particles (default) or
+    /// the mean-field solution of the true kernel.
+    #[serde(default)]
+    pub learn_from: LearnFrom,
     /// The source paper's results for this experiment, for `ips reproduce`.
     #[serde(default)]
     pub published: Option<Published>,
+}
+
+/// The data `ips run` learns from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LearnFrom {
+    /// The kernel density estimate of the simulated particles.
+    #[default]
+    Particles,
+    /// The mean-field solution of the true kernel from the first KDE
+    /// snapshot, on the KDE grid at the times of `[meanfield]`; needs
+    /// `[meanfield]` and the true kernel in `[model]`.
+    Meanfield,
 }
 
 /// The `[published]` section: what the source paper reports, so that a
@@ -100,11 +117,16 @@ impl Experiment {
         }
         self.kde.validate(self.model.dim)?;
         self.learn.validate()?;
-        if self.model.dim != 1 {
-            bail!("learning supports 1D data only so far, and model.dim = {}", self.model.dim);
-        }
         if let Some(meanfield) = &self.meanfield {
             meanfield.validate()?;
+        }
+        if self.learn_from == LearnFrom::Meanfield {
+            if self.meanfield.is_none() {
+                bail!("learn_from = \"meanfield\" needs a [meanfield] section with t_final and save_every");
+            }
+            if self.model.kernel.is_none() || self.model.diffusion.is_none() {
+                bail!("learn_from = \"meanfield\" needs model.kernel and model.diffusion to solve with");
+            }
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, LearnFrom};
 use crate::format::{output_path, Format, Kind};
 use crate::pipeline::{Pipeline, Rerun, STAGES};
 use crate::stages::TimesSource;
@@ -191,10 +191,12 @@ enum Command {
     },
     /// Learn the kernel from a density by the two-phase regression.
     Learn {
-        /// Density artifact (.npy) from `ips kde`, for learn.formulation =
-        /// "strong" (the default).
+        /// Density artifact (.npy) from `ips kde` or `ips meanfield`, for
+        /// learn.formulation = "strong" (the default) or "weak-density";
+        /// repeat the option to learn one kernel from several densities,
+        /// whose rows are stacked into one regression.
         #[arg(long, value_name = "FILE", required_unless_present = "trajectories", conflicts_with = "trajectories")]
-        density: Option<PathBuf>,
+        density: Vec<PathBuf>,
         /// Trajectories, for learn.formulation = "weak-particles" or "increments".
         #[command(flatten)]
         input: TrajectoryInput,
@@ -356,17 +358,17 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
             let out = output_path(&out, format.format, Kind::Record)?;
             let experiment = Experiment::load(&config, &overrides.set)?;
             let particles = experiment.learn.formulation.uses_particles();
-            match (density, &input.trajectories) {
-                (Some(density), None) if !particles => pipeline.stage(stages::learn_spec(&experiment, &density, &out), |p| {
+            match (density.is_empty(), &input.trajectories) {
+                (false, None) if !particles => pipeline.stage(stages::learn_spec(&experiment, &density, &out), |p| {
                     stages::learn(&density, &experiment, &out, p, ui)
                 }),
-                (None, Some(path)) if particles => {
+                (true, Some(path)) if particles => {
                     let times = times_source(&input)?;
                     pipeline.stage(stages::learn_particles_spec(&experiment, path, &times, &out), |p| {
                         stages::learn_particles(path, &times, &experiment, &out, p, ui)
                     })
                 }
-                (Some(_), _) => anyhow::bail!(
+                (false, _) => anyhow::bail!(
                     "learn.formulation = \"{}\" learns from trajectories: give --trajectories FILE instead of --density",
                     experiment.learn.formulation.name()
                 ),
@@ -475,14 +477,29 @@ fn run(
         return Ok(());
     }
 
+    // With learn_from = "meanfield" the regression sees the mean-field
+    // solution of the true kernel from the first KDE snapshot instead of
+    // the KDE itself; the forward check then starts from that solution too.
+    let density = match experiment.learn_from {
+        LearnFrom::Particles => density,
+        LearnFrom::Meanfield => {
+            let solution = out.join(format.file_name("solver_density", Kind::Array));
+            pipeline.stage(stages::meanfield_spec(experiment, &density, 0, None, &solution), |p| {
+                let initial = stages::read_density(&density)?;
+                stages::meanfield(&initial, 0, experiment, None, &solution, p, ui)
+            })?;
+            solution
+        }
+    };
     let model = out.join(format.file_name("model", Kind::Record));
     if experiment.learn.formulation.uses_particles() {
         pipeline.stage(stages::learn_particles_spec(experiment, &trajectories, &times, &model), |p| {
             stages::learn_particles(&trajectories, &times, experiment, &model, p, ui)
         })?;
     } else {
-        pipeline.stage(stages::learn_spec(experiment, &density, &model), |p| {
-            stages::learn(&density, experiment, &model, p, ui)
+        let densities = [density.clone()];
+        pipeline.stage(stages::learn_spec(experiment, &densities, &model), |p| {
+            stages::learn(&densities, experiment, &model, p, ui)
         })?;
     }
     if done(2) {

@@ -296,10 +296,10 @@ pub fn kde(trajectories: &Path, times: &TimesSource, experiment: &Experiment, ou
 
 /// The learning stage: it reads the density, the `[learn]` section, the
 /// known D of `[model]` and the seed (for Phase I sampling).
-pub fn learn_spec(experiment: &Experiment, density: &Path, out: &Path) -> StageSpec {
+pub fn learn_spec(experiment: &Experiment, densities: &[PathBuf], out: &Path) -> StageSpec {
     StageSpec {
         name: "learn",
-        inputs: vec![Input::File { role: "density", path: density.to_path_buf() }],
+        inputs: densities.iter().map(|path| Input::File { role: "density", path: path.clone() }).collect(),
         config: json!({ "model": { "diffusion": experiment.model.diffusion }, "learn": experiment.learn }),
         seed: Some(experiment.seed),
         output: out.to_path_buf(),
@@ -366,11 +366,13 @@ fn write_evaluation(evaluation: &Evaluation, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Learns the kernel from the density at `density` and writes `model.json` to `out`.
-pub fn learn(density: &Path, experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
-    let density = read_density(density)?;
-    let known_diffusion = experiment.model.diffusion.or(density.meta.diffusion);
-    let model = ips_learn::learn(&density, &experiment.learn, known_diffusion, experiment.seed)?;
+/// Learns the kernel from the densities at `paths` (their rows stacked
+/// into one regression) and writes `model.json` to `out`.
+pub fn learn(paths: &[PathBuf], experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
+    let densities = paths.iter().map(|path| read_density(path)).collect::<Result<Vec<_>>>()?;
+    let known_diffusion = experiment.model.diffusion.or_else(|| densities.iter().find_map(|d| d.meta.diffusion));
+    let references: Vec<&Density> = densities.iter().collect();
+    let model = ips_learn::learn_joint(&references, &experiment.learn, known_diffusion, experiment.seed)?;
     finish_learn(model, out, provenance, ui)
 }
 

@@ -76,8 +76,8 @@ macro_rules! render {
 }
 
 /// Writes every figure that applies to the run into `dir` and returns them
-/// in the order of the report. 2D data has no x–t heat map or snapshot
-/// overlay, and the skip is logged.
+/// in the order of the report. 2D data gets density images at four times in
+/// place of the x–t heat map and the snapshot overlay.
 ///
 /// # Errors
 /// [`EvalError::Plot`] with the path when a file cannot be drawn or written.
@@ -95,7 +95,8 @@ pub fn write_plots(dir: &Path, plots: &RunPlots) -> Result<Vec<Figure>> {
             render!(dir, "snapshots", (1200, 800), |root: &DrawingArea<_, Shift>| draw_snapshots(root, plots.data, forward));
             add("snapshots", "Snapshots: data, true-kernel and learned-kernel solutions");
         } else {
-            tracing::info!("2D data: no x-t heat map and no snapshot overlay, which need a 1D grid");
+            render!(dir, "density_images", (1300, 700), |root: &DrawingArea<_, Shift>| draw_density_images(root, plots.data, forward));
+            add("density_images", "Density images at four times: data (KDE) and the learned-kernel solution");
         }
     }
     render!(dir, "kernel", (900, 800), |root: &DrawingArea<_, Shift>| draw_kernel(root, plots));
@@ -218,6 +219,132 @@ where
         let hi = max * (k + 1) as f64 / steps as f64;
         Rectangle::new([(0.0, lo), (1.0, hi)], ViridisRGB::get_color_normalized(lo, 0.0, max).filled())
     }))?;
+    Ok(())
+}
+
+/// Heat maps of a 2D density at four times of the forward check: the data
+/// in the upper row, the learned-kernel solution in the lower row, on one
+/// colour scale.
+fn draw_density_images<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &Density, forward: &ForwardCheck) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (x, y) = (data.meta.grid.axes[0].points(), data.meta.grid.axes[1].points());
+    let (dx, dy) = (data.meta.grid.axes[0].dx(), data.meta.grid.axes[1].dx());
+    let series = &forward.series;
+    let columns = overlay_indices(series.times.len());
+    let learned = &forward.learned_solution.values;
+    let mut images: Vec<(String, Option<ndarray::ArrayViewD<f64>>)> = Vec::new();
+    for &k in &columns {
+        let view = series.data_snapshots[k].map(|n| data.values.index_axis(Axis(0), n));
+        images.push((format!("data, t = {:.2}", series.times[k]), view));
+    }
+    for &k in &columns {
+        images.push((format!("learned model, t = {:.2}", series.times[k]), Some(learned.index_axis(Axis(0), k))));
+    }
+    let max = images
+        .iter()
+        .filter_map(|(_, v)| v.as_ref())
+        .flat_map(|v| v.iter().copied())
+        .fold(0.0, f64::max)
+        .max(1e-300);
+
+    let (plot_area, bar_area) = root.split_horizontally(root.dim_in_pixel().0 - 110);
+    let panels = plot_area.split_evenly((2, columns.len()));
+    for (panel, (title, image)) in panels.iter().zip(&images) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(title, title_style(17))
+            .margin(6)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d((x[0] - 0.5 * dx)..(x[x.len() - 1] + 0.5 * dx), (y[0] - 0.5 * dy)..(y[y.len() - 1] + 0.5 * dy))?;
+        chart.configure_mesh().disable_mesh().x_labels(5).y_labels(5).label_style(title_style(12)).draw()?;
+        let Some(image) = image else { continue };
+        chart.draw_series(image.indexed_iter().map(|(index, &v)| {
+            let (xm, ym) = (x[index[0]], y[index[1]]);
+            let color = ViridisRGB::get_color_normalized(v.max(0.0), 0.0, max);
+            Rectangle::new([(xm - 0.5 * dx, ym - 0.5 * dy), (xm + 0.5 * dx, ym + 0.5 * dy)], color.filled())
+        }))?;
+    }
+
+    let mut bar = ChartBuilder::on(&bar_area)
+        .margin_top(40)
+        .margin_bottom(40)
+        .margin_right(15)
+        .y_label_area_size(65)
+        .caption("rho", title_style(16))
+        .build_cartesian_2d(0.0..1.0, 0.0..max)?;
+    bar.configure_mesh().disable_mesh().disable_x_axis().label_style(title_style(12)).draw()?;
+    let steps = 100;
+    bar.draw_series((0..steps).map(|k| {
+        let lo = max * k as f64 / steps as f64;
+        let hi = max * (k + 1) as f64 / steps as f64;
+        Rectangle::new([(0.0, lo), (1.0, hi)], ViridisRGB::get_color_normalized(lo, 0.0, max).filled())
+    }))?;
+    Ok(())
+}
+
+/// One named curve of [`write_free_energy_curves`].
+#[derive(Debug, Clone)]
+pub struct EnergyCurve {
+    /// Legend entry, e.g. the experiment name.
+    pub name: String,
+    pub times: Vec<f64>,
+    pub values: Vec<f64>,
+}
+
+/// Draws several free-energy curves F(t), each with its own times, in one
+/// figure `DIR/STEM.png` and `DIR/STEM.svg`, for instance the runs of one
+/// model from different initial conditions.
+///
+/// # Errors
+/// [`EvalError::Plot`] with the path when a file cannot be drawn or
+/// written, or when a curve's times and values differ in length.
+pub fn write_free_energy_curves(dir: &Path, stem: &str, title: &str, curves: &[EnergyCurve]) -> Result<Figure> {
+    register_font();
+    std::fs::create_dir_all(dir).map_err(|e| EvalError::Plot { path: dir.display().to_string(), message: e.to_string() })?;
+    if let Some(bad) = curves.iter().find(|c| c.times.len() != c.values.len()) {
+        return Err(EvalError::Plot {
+            path: dir.join(stem).display().to_string(),
+            message: format!("curve '{}' has {} times but {} values", bad.name, bad.times.len(), bad.values.len()),
+        });
+    }
+    render!(dir, stem, (900, 520), |root: &DrawingArea<_, Shift>| draw_energy_curves(root, title, curves));
+    Ok(Figure { stem: stem.into(), caption: title.into() })
+}
+
+fn draw_energy_curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, curves: &[EnergyCurve]) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let finite = |c: &EnergyCurve| c.values.iter().copied().filter(|v| v.is_finite()).collect::<Vec<_>>();
+    let (lo, hi) = range(curves.iter().flat_map(finite));
+    let (t_lo, t_hi) = range(curves.iter().flat_map(|c| c.times.iter().copied()));
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, title_style(22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(85)
+        .build_cartesian_2d(t_lo..t_hi, lo..hi)?;
+    chart.configure_mesh().x_desc("t").y_desc("F").label_style(title_style(15)).axis_desc_style(title_style(17)).draw()?;
+    for (k, curve) in curves.iter().enumerate() {
+        let color = term_color(k);
+        let points: Vec<(f64, f64)> =
+            curve.times.iter().zip(&curve.values).filter(|(_, v)| v.is_finite()).map(|(&t, &v)| (t, v)).collect();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+            .label(curve.name.as_str())
+            .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(title_style(15))
+        .draw()?;
     Ok(())
 }
 
@@ -670,11 +797,32 @@ mod tests {
     }
 
     #[test]
-    fn plots_2d_skip_heat_map_and_snapshots() {
+    fn plots_2d_draw_density_images() {
         let axis = GridAxis::new(-2.0, 2.0, 16, "grid").unwrap();
         let grid = Grid::new(vec![axis, axis]).unwrap();
         let figures = write_run_plots(&grid);
-        assert_eq!(stems(&figures), vec!["kernel", "w2", "free_energy", "sparsity_path", "residual"]);
+        assert_eq!(stems(&figures), vec!["density_images", "kernel", "w2", "free_energy", "sparsity_path", "residual"]);
+    }
+
+    #[test]
+    fn free_energy_curves_write_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let curves = vec![
+            EnergyCurve { name: "two bumps".into(), times: vec![0.0, 0.5, 1.0], values: vec![2.0, 1.0, 0.6] },
+            EnergyCurve { name: "ring".into(), times: vec![0.0, 1.0], values: vec![1.5, 0.6] },
+        ];
+        let figure = write_free_energy_curves(dir.path(), "free_energies", "F(t) of three runs", &curves).unwrap();
+        assert_eq!(figure.stem, "free_energies");
+        assert!(dir.path().join("free_energies.png").metadata().unwrap().len() > 0);
+        assert!(dir.path().join("free_energies.svg").metadata().unwrap().len() > 0);
+    }
+
+    #[test]
+    fn free_energy_curves_reject_unequal_lengths() {
+        let dir = tempfile::tempdir().unwrap();
+        let curves = vec![EnergyCurve { name: "ring".into(), times: vec![0.0, 1.0], values: vec![1.5] }];
+        let err = write_free_energy_curves(dir.path(), "f", "F", &curves).unwrap_err().to_string();
+        assert!(err.contains("'ring' has 2 times but 1 values"), "{err}");
     }
 
     #[test]

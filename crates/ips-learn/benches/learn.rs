@@ -27,7 +27,7 @@ fn case_a_density() -> Density {
             MixtureComponent { weight: 0.5, mean: vec![1.0], sd: 0.3 },
         ],
     };
-    let simulation = SimulationConfig { n_particles: 20_000, dt: 1e-3, t_final: 1.0, save_every: 1, drift: Default::default() };
+    let simulation = SimulationConfig { n_particles: 20_000, dt: 1e-3, t_final: 1.0, save_every: 1, drift: Default::default(), mesh_cells: 128 };
     let trajectories = ips_sim::simulate(&model, &initial, &simulation, 1, &|_| {}).unwrap();
     let kde = KdeConfig {
         lo: vec![-3.0],

@@ -1,4 +1,5 @@
-//! Strong-form assembly of the regression `A c = b` from a 1D density.
+//! Strong-form assembly of the regression `A c = b` from a density; the
+//! 2D case is in [`crate::assembly_2d`].
 //!
 //! At interior grid point `x_m` and used time `t_n` the residual of the
 //! mean-field equation is
@@ -29,6 +30,7 @@ use ndarray::{Array1, Array2, Axis, Ix2};
 use ndarray::ArrayView1;
 use rayon::prelude::*;
 
+use crate::assembly_2d::assemble_strong_2d;
 use crate::convolution::GridConvolution;
 use crate::{Dictionary, LearnError, Result};
 
@@ -159,12 +161,12 @@ fn check_no_parallel_columns(matrix: &Array2<f64>, column_names: &[String]) -> R
     Ok(())
 }
 
-/// Assembles the strong-form system from a 1D density artifact.
+/// Assembles the strong-form system from a 1D or 2D density artifact.
 ///
 /// `diffusion` is `Some(D)` when D is known and `None` to learn it.
 ///
 /// # Errors
-/// [`LearnError::Data`] for 2D densities, too few snapshots or unequal time
+/// [`LearnError::Data`] for densities of other dimensions, too few snapshots or unequal time
 /// steps, [`LearnError::Column`] for a dictionary column that is zero on the
 /// data.
 pub fn assemble_strong(
@@ -200,11 +202,10 @@ pub(crate) fn assemble_unchecked(
     bandwidth_correction: bool,
 ) -> Result<System> {
     let grid = &density.meta.grid;
-    if grid.dim() != 1 {
-        return Err(LearnError::Data(format!(
-            "the density is {}D, and learning supports 1D densities only so far",
-            grid.dim()
-        )));
+    match grid.dim() {
+        1 => {}
+        2 => return assemble_strong_2d(density, dictionary, observe_every, diffusion, bandwidth_correction),
+        dim => return Err(LearnError::Data(format!("the density is {dim}D; learning supports 1D and 2D densities"))),
     }
     let rho = density
         .values
@@ -286,6 +287,23 @@ pub(crate) fn assemble_unchecked(
             },
         );
 
+    finish_system(matrix, target, &used, interior, density, dictionary, diffusion, dt_obs)
+}
+
+/// Names the columns, rejects zero columns and groups the rows of each used
+/// time step (`interior` rows each) into blocks.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish_system(
+    matrix: Array2<f64>,
+    target: Array1<f64>,
+    used: &[usize],
+    interior: usize,
+    density: &Density,
+    dictionary: &Dictionary,
+    diffusion: Option<f64>,
+    dt_obs: f64,
+) -> Result<System> {
+    let n_terms = dictionary.len();
     let mut column_names: Vec<String> = dictionary.terms.iter().map(|t| t.name()).collect();
     if diffusion.is_none() {
         column_names.push("D".into());
@@ -293,6 +311,7 @@ pub(crate) fn assemble_unchecked(
 
     let blocks = (0..used.len()).map(|j| j * interior..(j + 1) * interior).collect();
     let block_times = used.iter().map(|&n| density.times[n]).collect();
+    let represented_rows = matrix.nrows();
     Ok(System {
         matrix,
         target,
@@ -302,7 +321,7 @@ pub(crate) fn assemble_unchecked(
         diffusion_column: diffusion.is_none().then_some(n_terms),
         dt_obs,
         residual_offset: 0.0,
-        represented_rows: rows,
+        represented_rows,
     })
 }
 

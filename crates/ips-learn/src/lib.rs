@@ -21,15 +21,18 @@
 //! `model.json` artifact. The diffusion coefficient is either known or learned
 //! as one more column (the Laplacian); it is never thresholded away.
 //!
-//! Conventions: densities are `[n_times, nx]` arrays on node-based grids,
+//! Conventions: densities are arrays on node-based grids,
 //! time derivatives are forward differences over the observation step, space
 //! derivatives centred differences on interior points, and convolutions are
-//! grid sums times the cell size. Only 1D densities are supported so far.
+//! grid sums times the cell size (the cell area in 2D). Densities are 1D
+//! `[n_times, nx]` or 2D `[n_times, nx, ny]`.
 
 pub mod assembly;
+mod assembly_2d;
 pub mod breakpoints;
 pub mod config;
 pub mod convolution;
+pub mod convolution_2d;
 pub mod dictionary;
 pub mod error;
 pub mod lasso;
@@ -45,4 +48,4 @@ pub use breakpoints::{BreakpointConfig, Breakpoints};
 pub use config::{DiffusionMode, Formulation, LearnConfig, Selection, WeakConfig};
 pub use dictionary::Dictionary;
 pub use error::{LearnError, Result};
-pub use model::{learn, learn_from_trajectories, LearnedModel};
+pub use model::{learn, learn_from_trajectories, learn_joint, LearnedModel};

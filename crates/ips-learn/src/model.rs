@@ -106,6 +106,20 @@ impl LearnedModel {
 /// Configuration errors naming the `learn.*` key, [`LearnError::Data`] when
 /// D is needed but unknown or the density is unusable, and column errors.
 pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f64>, seed: u64) -> Result<LearnedModel> {
+    learn_joint(&[density], config, known_diffusion, seed)
+}
+
+/// Learns one kernel from several densities (for instance runs from
+/// different initial conditions): the rows of each density are assembled
+/// on their own, so time differences never cross from one density to the
+/// next, and then stacked into one regression. Phase I samples the time
+/// steps of all densities together.
+///
+/// # Errors
+/// As [`learn`]; also [`LearnError::Data`] for an empty list, densities of
+/// different dimensions or different observation steps, and breakpoint
+/// detection on more than one density.
+pub fn learn_joint(densities: &[&Density], config: &LearnConfig, known_diffusion: Option<f64>, seed: u64) -> Result<LearnedModel> {
     let mut dictionary = config.validate()?;
     if config.formulation.uses_particles() {
         return Err(LearnError::config(
@@ -119,8 +133,8 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
     let _guard = span.enter();
     let start = std::time::Instant::now();
     // Breakpoint detection replaces the dictionary by the detected pieces.
-    let breakpoints = match &config.breakpoints {
-        Some(settings) => {
+    let breakpoints = match (&config.breakpoints, densities) {
+        (Some(settings), [density]) => {
             let found = detect(
                 density,
                 settings,
@@ -133,16 +147,76 @@ pub fn learn(density: &Density, config: &LearnConfig, known_diffusion: Option<f6
             dictionary.terms = piece_terms(&found.edges);
             Some(found)
         }
-        None => None,
+        (Some(_), _) => {
+            return Err(LearnError::Data(format!(
+                "learn.breakpoints detects the pieces of a(r) on one density, and {} were given",
+                densities.len()
+            )))
+        }
+        (None, _) => None,
     };
-    let system = if config.formulation == Formulation::WeakDensity {
-        assemble_weak_density(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction, &config.weak)?
-    } else {
-        assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)?
-    };
+    let mut systems = Vec::with_capacity(densities.len());
+    for (index, density) in densities.iter().enumerate() {
+        let assembled = if config.formulation == Formulation::WeakDensity {
+            assemble_weak_density(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction, &config.weak)
+        } else {
+            assemble_strong(density, &dictionary, config.observe_every, diffusion, config.bandwidth_correction)
+        };
+        let system = assembled.map_err(|error| match (densities.len(), error) {
+            (1, error) => error,
+            (_, LearnError::Data(message)) => LearnError::Data(format!("density {} of {}: {message}", index + 1, densities.len())),
+            (_, error) => error,
+        })?;
+        systems.push(system);
+    }
+    let system = stack_systems(systems, densities)?;
     let mut model = two_phases(&dictionary, &system, diffusion, config, seed, start);
     model.breakpoints = breakpoints;
     Ok(model)
+}
+
+/// Stacks the rows of several systems with the same columns into one.
+fn stack_systems(mut systems: Vec<System>, densities: &[&Density]) -> Result<System> {
+    if systems.is_empty() {
+        return Err(LearnError::Data("no density given".into()));
+    }
+    if systems.len() == 1 {
+        return Ok(systems.remove(0));
+    }
+    let dim = densities[0].meta.grid.dim();
+    let dt_obs = systems[0].dt_obs;
+    for (index, (system, density)) in systems.iter().zip(densities).enumerate().skip(1) {
+        if density.meta.grid.dim() != dim {
+            return Err(LearnError::Data(format!(
+                "density {} is {}D but density 1 is {dim}D; learn from densities of one dimension",
+                index + 1,
+                density.meta.grid.dim()
+            )));
+        }
+        if (system.dt_obs - dt_obs).abs() > 1e-9 * dt_obs {
+            return Err(LearnError::Data(format!(
+                "density {} has observation step {} but density 1 has {dt_obs}; set learn.observe_every so that they agree",
+                index + 1,
+                system.dt_obs
+            )));
+        }
+    }
+    let views: Vec<_> = systems.iter().map(|s| s.matrix.view()).collect();
+    let matrix = ndarray::concatenate(ndarray::Axis(0), &views).expect("systems have the same columns");
+    let targets: Vec<_> = systems.iter().map(|s| s.target.view()).collect();
+    let target = ndarray::concatenate(ndarray::Axis(0), &targets).expect("targets are vectors");
+    let mut blocks = Vec::new();
+    let mut block_times = Vec::new();
+    let mut offset = 0;
+    for system in &systems {
+        blocks.extend(system.blocks.iter().map(|b| b.start + offset..b.end + offset));
+        block_times.extend_from_slice(&system.block_times);
+        offset += system.matrix.nrows();
+    }
+    let residual_offset = systems.iter().map(|s| s.residual_offset).sum();
+    let represented_rows = systems.iter().map(|s| s.represented_rows).sum();
+    let first = systems.swap_remove(0);
+    Ok(System { matrix, target, blocks, block_times, residual_offset, represented_rows, ..first })
 }
 
 /// Learns the kernel from particle trajectories with a particle

@@ -54,6 +54,10 @@ pub enum DriftMethod {
     /// the cut-off `1/r` terms on a particle mesh (error about 3e-5 of the
     /// largest drift, see `ips_sim::mesh`).
     Sweep,
+    /// Particle–mesh approximation on a grid of `mesh_cells` cells per
+    /// axis; 2D only. Its error against the direct sum is in
+    /// docs/benchmarks.md.
+    ParticleMesh,
 }
 
 /// The `[simulation]` section: time stepping and output.
@@ -71,10 +75,18 @@ pub struct SimulationConfig {
     pub save_every: usize,
     #[serde(default)]
     pub drift: DriftMethod,
+    /// Cells per axis of the particle–mesh grid (default 128, at least 8);
+    /// read only with `drift = "particle-mesh"`.
+    #[serde(default = "default_mesh_cells")]
+    pub mesh_cells: usize,
 }
 
 fn one() -> usize {
     1
+}
+
+fn default_mesh_cells() -> usize {
+    crate::particle_mesh::DEFAULT_MESH_CELLS
 }
 
 impl SimulationConfig {
@@ -99,6 +111,13 @@ impl SimulationConfig {
                 "simulation.t_final",
                 self.t_final,
                 format!("t_final / dt = {steps} is not a whole number of steps; change t_final or dt"),
+            ));
+        }
+        if self.mesh_cells < 8 {
+            return Err(SimError::config(
+                "simulation.mesh_cells",
+                self.mesh_cells,
+                "the particle-mesh grid needs at least 8 cells per axis",
             ));
         }
         if self.save_every == 0 || n_steps % self.save_every != 0 {

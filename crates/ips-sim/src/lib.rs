@@ -39,6 +39,7 @@ pub mod error;
 pub mod initial;
 pub mod mesh;
 pub mod noise;
+pub mod particle_mesh;
 pub mod sorting;
 pub mod sweep;
 pub mod term_drifts;

@@ -7,6 +7,7 @@ use crate::config::{DriftMethod, ModelConfig, SimulationConfig};
 use crate::drift::{direct, PrefixSumDrift};
 use crate::mesh::{mesh_spacing, MeshDrift};
 use crate::sweep::{split_pieces, SweepDrift};
+use crate::particle_mesh::ParticleMeshDrift;
 use crate::initial::InitialCondition;
 use crate::noise::add_gaussian;
 use crate::{Result, SimError};
@@ -17,9 +18,21 @@ enum Evaluator {
     /// The sweep over the piecewise-polynomial terms, and the mesh over the
     /// rest when there is any.
     Sweep(SweepDrift, Option<MeshDrift>),
+    ParticleMesh(ParticleMeshDrift),
 }
 
-fn choose_evaluator(model: &ModelConfig, method: DriftMethod) -> Result<Evaluator> {
+fn choose_evaluator(model: &ModelConfig, config: &SimulationConfig) -> Result<Evaluator> {
+    let method = config.drift;
+    if method == DriftMethod::ParticleMesh {
+        if model.dim != 2 {
+            return Err(SimError::config(
+                "simulation.drift",
+                "particle-mesh",
+                "the particle-mesh method needs model.dim = 2; use \"auto\" in 1D",
+            ));
+        }
+        return Ok(Evaluator::ParticleMesh(ParticleMeshDrift::new(config.mesh_cells)));
+    }
     let sweep = || {
         let (pieces, rest) = split_pieces(&model.kernel);
         let mesh = (!rest.terms.is_empty()).then(|| {
@@ -34,12 +47,14 @@ fn choose_evaluator(model: &ModelConfig, method: DriftMethod) -> Result<Evaluato
             DriftMethod::PrefixSum | DriftMethod::Sweep => Err(SimError::config(
                 "simulation.drift",
                 if method == DriftMethod::Sweep { "sweep" } else { "prefix-sum" },
-                "sorted methods need model.dim = 1; use \"direct\" or \"auto\"",
+                "sorted methods need model.dim = 1; use \"direct\", \"particle-mesh\" or \"auto\"",
             )),
+            DriftMethod::ParticleMesh => unreachable!("handled above"),
         };
     }
     match (method, model.kernel.polynomial()) {
         (DriftMethod::Direct, _) => Ok(Evaluator::Direct),
+        (DriftMethod::ParticleMesh, _) => unreachable!("handled above"),
         (DriftMethod::Auto | DriftMethod::PrefixSum, Some(coefficients)) => {
             Ok(Evaluator::PrefixSum(PrefixSumDrift::new(coefficients)))
         }
@@ -131,7 +146,7 @@ pub fn simulate_into(
     model.validate()?;
     initial.validate(model.dim)?;
     let n_steps = config.validate()?;
-    let mut evaluator = choose_evaluator(model, config.drift)?;
+    let mut evaluator = choose_evaluator(model, config)?;
 
     let (n, dim) = (config.n_particles, model.dim);
     let n_saved = n_steps / config.save_every + 1;
@@ -159,6 +174,7 @@ pub fn simulate_into(
                     mesh.add(&positions, &mut drift);
                 }
             }
+            Evaluator::ParticleMesh(method) => method.evaluate(&model.kernel, &positions, &mut drift),
         }
         for (x, b) in positions.iter_mut().zip(&drift) {
             *x += config.dt * b;
@@ -228,14 +244,14 @@ mod tests {
     }
 
     fn config(n: usize, drift: DriftMethod) -> SimulationConfig {
-        SimulationConfig { n_particles: n, dt: 1e-3, t_final: 0.05, save_every: 10, drift }
+        SimulationConfig { n_particles: n, dt: 1e-3, t_final: 0.05, save_every: 10, drift, mesh_cells: 128 }
     }
 
     /// Runs over several noise blocks; the 2D run is short because its
     /// direct sum is quadratic.
     fn run_with_threads(threads: usize, dim: usize) -> Array3<f64> {
         let (n, t_final) = if dim == 1 { (9000, 0.05) } else { (5000, 0.004) };
-        let cfg = SimulationConfig { n_particles: n, dt: 1e-3, t_final, save_every: 2, drift: DriftMethod::Auto };
+        let cfg = SimulationConfig { n_particles: n, dt: 1e-3, t_final, save_every: 2, drift: DriftMethod::Auto, mesh_cells: 128 };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             simulate(&cubic_model(dim), &two_bumps(dim), &cfg, 5, &|_| {})
@@ -340,7 +356,7 @@ mod tests {
         let mut model = cubic_model(1);
         model.kernel.terms[0].coefficient = 0.0;
         let init = InitialCondition::Uniform { lo: vec![-1e-9], hi: vec![1e-9] };
-        let cfg = SimulationConfig { n_particles: 50_000, dt: 1e-2, t_final: 1.0, save_every: 100, drift: DriftMethod::Auto };
+        let cfg = SimulationConfig { n_particles: 50_000, dt: 1e-2, t_final: 1.0, save_every: 100, drift: DriftMethod::Auto, mesh_cells: 128 };
         let t = simulate(&model, &init, &cfg, 2, &|_| {}).unwrap();
         let last = t.positions.index_axis(ndarray::Axis(0), 1);
         let var = last.mapv(|v| v * v).mean().unwrap();
