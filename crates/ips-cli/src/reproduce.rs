@@ -28,6 +28,32 @@ use crate::ui::Ui;
 pub struct Plan {
     #[serde(rename = "experiment")]
     pub experiments: Vec<PlanEntry>,
+    /// One kernel learned from the densities of several experiments.
+    #[serde(default, rename = "joint")]
+    pub joints: Vec<JointEntry>,
+    /// Experiments whose free energies are drawn in one figure.
+    #[serde(default, rename = "free_energy")]
+    pub free_energies: Vec<EnergyGroup>,
+}
+
+/// A `[[joint]]` entry: learn one kernel from the densities of `members`
+/// (experiment names of the plan), with the `[learn]` section of the first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JointEntry {
+    pub name: String,
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+}
+
+/// A `[[free_energy]]` entry: `DIR/<name>.png` shows F(t) of the
+/// true-kernel solutions of `members`, which should meet at one value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergyGroup {
+    pub name: String,
+    pub members: Vec<String>,
 }
 
 /// One experiment of the plan. Paths are relative to the plan file.
@@ -39,6 +65,13 @@ pub struct PlanEntry {
     /// Its small variant, run by `--small`.
     #[serde(default)]
     pub small: Option<PathBuf>,
+    /// `--set` overrides applied to the file, e.g. `["learn_from=meanfield"]`.
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// Name of this run, when the overrides make it a variant of the file's
+    /// experiment (the file's `name` otherwise).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Relative coefficient error the issue sets as the target; terms with
     /// a true value of zero must be removed. Without it no verdict is given.
     #[serde(default)]
@@ -125,7 +158,10 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
         } else {
             entry.file.clone()
         };
-        let experiment = Experiment::load(&file, &[])?;
+        let mut experiment = Experiment::load(&file, &entry.set)?;
+        if let Some(name) = &entry.name {
+            experiment.name = if small { format!("{name}-small") } else { name.clone() };
+        }
         if only.is_empty() || only.iter().any(|name| *name == experiment.name) {
             // The small variants are for checking that everything runs; their
             // few particles do not reach the targets of the full runs.
@@ -138,7 +174,7 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
             let known: Vec<String> = plan
                 .experiments
                 .iter()
-                .filter_map(|e| Experiment::load(&e.file, &[]).ok().map(|x| x.name))
+                .filter_map(|e| e.name.clone().or_else(|| Experiment::load(&e.file, &[]).ok().map(|x| x.name)))
                 .collect();
             bail!("--only {name}: no experiment of that name in the plan; the plan has {}", known.join(", "));
         }
@@ -147,6 +183,7 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
 
     let start = Instant::now();
     let mut outcomes = Vec::with_capacity(selected.len());
+    let mut energy_lines: Vec<String> = Vec::new();
     for (index, (experiment, file, tolerance)) in selected.iter().enumerate() {
         ui.note(&format!("reproduce [{}/{}]: {} ({})", index + 1, selected.len(), experiment.name, file.display()));
         let dir = out.join(&experiment.name);
@@ -164,10 +201,54 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
         });
     }
 
+    // Joint fits and free-energy figures of the experiments that ran.
+    let ran: Vec<(&Experiment, PathBuf)> = selected
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| outcome.result.is_ok())
+        .map(|((experiment, _, _), _)| (experiment, out.join(&experiment.name)))
+        .collect();
+    let member_dir = |member: &str| {
+        let wanted = if small { format!("{member}-small") } else { member.to_string() };
+        ran.iter().find(|(experiment, _)| experiment.name == wanted || experiment.name == member).cloned()
+    };
+    for joint in &plan.joints {
+        let members: Option<Vec<(&Experiment, PathBuf)>> = joint.members.iter().map(|m| member_dir(m)).collect();
+        let Some(members) = members else {
+            continue;
+        };
+        let began = Instant::now();
+        let name = if small { format!("{}-small", joint.name) } else { joint.name.clone() };
+        ui.note(&format!("reproduce: {name}, one kernel from {}", joint.members.join(", ")));
+        let tolerance = if small { None } else { joint.tolerance };
+        let result = learn_joint(&name, &members, &out.join(&name), rerun.clone(), ui)
+            .and_then(|experiment| summary_rows(&experiment, &out.join(&name), tolerance));
+        if let Err(error) = &result {
+            ui.note(&format!("reproduce: {name} failed: {error:#}"));
+        }
+        outcomes.push(Outcome { name, file: PathBuf::from("(joint)"), seconds: began.elapsed().as_secs_f64(), result });
+    }
+    for group in &plan.free_energies {
+        let members: Vec<(&Experiment, PathBuf)> = group.members.iter().filter_map(|m| member_dir(m)).collect();
+        if members.len() < 2 {
+            continue;
+        }
+        match free_energy_figure(&group.name, &members, out) {
+            Ok(line) => energy_lines.push(line),
+            Err(error) => ui.note(&format!("reproduce: the free-energy figure {} failed: {error:#}", group.name)),
+        }
+    }
+
     let rows: Vec<Row> = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).flatten().cloned().collect();
     let json = serde_json::to_string_pretty(&rows).context("serialising the summary failed")?;
     ips_core::npy::write_atomic(&out.join("summary.json"), |w| std::io::Write::write_all(w, json.as_bytes()))?;
-    let markdown = summary_markdown(&outcomes, start.elapsed().as_secs_f64());
+    let mut markdown = summary_markdown(&outcomes, start.elapsed().as_secs_f64());
+    if !energy_lines.is_empty() {
+        markdown.push_str("## Free energies\n\n");
+        for line in &energy_lines {
+            let _ = writeln!(markdown, "{line}\n");
+        }
+    }
     ips_core::npy::write_atomic(&out.join("summary.md"), |w| std::io::Write::write_all(w, markdown.as_bytes()))?;
     ui.note(&format!("reproduce: summary in {}", out.join("summary.md").display()));
 
@@ -178,13 +259,79 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
     Ok(())
 }
 
+/// Learns one kernel from the densities of `members` into `dir/model.json`
+/// and evaluates it against the first member's truth (coefficients and
+/// kernel error; no forward check, which needs one initial density).
+/// Returns the experiment the summary reads, renamed to `name`.
+fn learn_joint(name: &str, members: &[(&Experiment, PathBuf)], dir: &Path, rerun: Rerun, ui: &Ui) -> Result<Experiment> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating '{}' failed", dir.display()))?;
+    let mut experiment = members[0].0.clone();
+    experiment.name = name.to_string();
+    let densities: Vec<PathBuf> = members.iter().map(|(_, member)| learning_density(member)).collect();
+    let pipeline = crate::pipeline::Pipeline::new(rerun, ui);
+    let model = dir.join("model.json");
+    pipeline.stage(crate::stages::learn_spec(&experiment, &densities, &model), |p| {
+        crate::stages::learn(&densities, &experiment, &model, p, ui)
+    })?;
+    let eval = dir.join("eval.json");
+    pipeline.stage(crate::stages::eval_spec(Some(&experiment), &model, None, &eval), |p| {
+        crate::stages::evaluate(&model, None, Some(&experiment), &eval, p, ui)
+    })?;
+    Ok(experiment)
+}
+
+/// The density an experiment learned from: the solver's when it learned
+/// from mean-field data, the KDE's otherwise.
+fn learning_density(dir: &Path) -> PathBuf {
+    let solver = dir.join("solver_density.npy");
+    if solver.exists() {
+        solver
+    } else {
+        dir.join("density.npy")
+    }
+}
+
+/// Draws F(t) of the true-kernel solutions of `members` into
+/// `out/<name>.png` and returns a line for the summary with the final values.
+fn free_energy_figure(name: &str, members: &[(&Experiment, PathBuf)], out: &Path) -> Result<String> {
+    let mut curves = Vec::with_capacity(members.len());
+    for (experiment, dir) in members {
+        let forward = read_json(&dir.join("forward.json"))?;
+        let numbers = |key: &str| -> Result<Vec<f64>> {
+            forward[key]
+                .as_array()
+                .with_context(|| format!("'{}' has no {key}", dir.join("forward.json").display()))?
+                .iter()
+                .map(|v| v.as_f64().with_context(|| format!("a value of {key} is not a number")))
+                .collect()
+        };
+        curves.push(ips_eval::plots::EnergyCurve {
+            name: experiment.name.clone(),
+            times: numbers("times")?,
+            values: numbers("free_energy_true")?,
+        });
+    }
+    ips_eval::plots::write_free_energy_curves(out, name, "Free energy of the true-kernel solutions", &curves)?;
+    let finals: Vec<String> = curves
+        .iter()
+        .filter_map(|c| c.values.last().map(|v| format!("{} {v:.5}", c.name)))
+        .collect();
+    let values: Vec<f64> = curves.iter().filter_map(|c| c.values.last().copied()).collect();
+    let spread = values.iter().copied().fold(f64::NEG_INFINITY, f64::max) - values.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok(format!(
+        "`{name}.png`: final F of the true-kernel solutions: {}; spread {spread:.2e}.",
+        finals.join(", ")
+    ))
+}
+
 /// Builds the coefficient table of one experiment: `eval.json` gives the learned
 /// and true values, `metrics.json` the W2 distance, the experiment file the
 /// published values.
 fn summary_rows(experiment: &Experiment, dir: &Path, tolerance: Option<f64>) -> Result<Vec<Row>> {
     let eval = read_json(&dir.join("eval.json"))?;
-    let metrics = read_json(&dir.join("metrics.json"))?;
-    let w2_max = metrics["w2_max"].as_f64();
+    // A joint fit has no forward check, so no metrics.json.
+    let metrics_path = dir.join("metrics.json");
+    let w2_max = if metrics_path.exists() { read_json(&metrics_path)?["w2_max"].as_f64() } else { None };
     let eval_rows = eval["coefficients"]["rows"]
         .as_array()
         .with_context(|| format!("'{}' has no coefficients.rows", dir.join("eval.json").display()))?;
