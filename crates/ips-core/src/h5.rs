@@ -100,6 +100,40 @@ mod imp {
         file.new_dataset_builder().with_data(values).create(name)
     }
 
+    /// Largest ratio of a dataset's values in bytes to the bytes it stores in
+    /// the file. Deflate cannot exceed about 1032:1 (a 258-byte match in at
+    /// least 2 bits, RFC 1951). NOTE: HDF5's scale-offset filter can store a
+    /// constant dataset in almost no bytes, and such a dataset is rejected.
+    const MAX_COMPRESSION_RATIO: u128 = 1032;
+
+    /// Opens the dataset `name` and checks that the file stores its values.
+    fn open_dataset(file: &File, path: &Path, name: &str) -> Result<Dataset> {
+        let dataset = file.dataset(name).map_err(|e| h5_error(path, e))?;
+        check_stored(path, name, dataset)
+    }
+
+    /// Checks that the file stores the values of `dataset` before they are
+    /// read. A damaged header, or chunks that were never written (HDF5 reads
+    /// them as the fill value), can claim far more values than the file
+    /// contains, and reading them would allocate that much memory or abort.
+    fn check_stored(path: &Path, name: &str, dataset: Dataset) -> Result<Dataset> {
+        let element_bytes = dataset.dtype().map_err(|e| h5_error(path, e))?.size() as u128;
+        let shape = dataset.space().map_err(|e| h5_error(path, e))?.shape();
+        let value_bytes = shape.iter().try_fold(element_bytes, |total, &n| total.checked_mul(n as u128));
+        let stored = u128::from(dataset.storage_size());
+        match value_bytes {
+            Some(bytes) if bytes <= stored * MAX_COMPRESSION_RATIO => Ok(dataset),
+            _ => Err(h5_error(
+                path,
+                format!(
+                    "dataset '{name}' of shape {shape:?} stores only {stored} bytes of values; \
+                     the file is damaged, or the dataset is virtual or was never written, \
+                     so write its values into a regular dataset"
+                ),
+            )),
+        }
+    }
+
     /// Opens `path` for reading, naming it in the error.
     fn open(path: &Path) -> Result<File> {
         if !path.exists() {
@@ -273,6 +307,7 @@ mod imp {
         let dataset = file.dataset(&names.positions).map_err(|e| {
             h5_error(path, format!("{e}; name the positions dataset with --positions-dataset"))
         })?;
+        let dataset = check_stored(path, &names.positions, dataset)?;
         let array = dataset.read_dyn::<f64>().map_err(|e| h5_error(path, e))?;
         let shape = array.shape().to_vec();
         let expected = "[n_times, N] or [n_times, N, d] with d = 1 or 2";
@@ -293,6 +328,7 @@ mod imp {
 
         let times = match file.dataset(&names.times) {
             Ok(dataset) => {
+                let dataset = check_stored(path, &names.times, dataset)?;
                 let times: Array1<f64> = dataset.read_1d().map_err(|e| h5_error(path, e))?;
                 if times.len() != positions.shape()[0] {
                     return Err(CoreError::Shape {
@@ -342,7 +378,7 @@ mod imp {
             return Err(h5_error(path, "the attribute 'metadata' is missing; it is not a density artifact of ips"));
         };
         let meta: crate::artifact::DensityMeta = parse_json(path, "metadata", &text)?;
-        let values = file.dataset("density").and_then(|d| d.read_dyn::<f64>()).map_err(error)?;
+        let values = open_dataset(&file, path, "density")?.read_dyn::<f64>().map_err(error)?;
         let mut expected = vec![values.shape()[0]];
         expected.extend(meta.grid.shape());
         if values.shape() != expected.as_slice() {
@@ -352,10 +388,10 @@ mod imp {
                 expected: format!("[n_times, {:?}] as the grid in the metadata", meta.grid.shape()),
             });
         }
-        let times: Array1<f64> = file.dataset("times").and_then(|d| d.read_1d()).map_err(error)?;
+        let times: Array1<f64> = open_dataset(&file, path, "times")?.read_1d().map_err(error)?;
         check_times(&times, &format!("{}:times", path.display()))?;
-        let bandwidth: Array2<f64> = file.dataset("bandwidth").and_then(|d| d.read_2d()).map_err(error)?;
-        let mass_outside: Array1<f64> = file.dataset("mass_outside").and_then(|d| d.read_1d()).map_err(error)?;
+        let bandwidth: Array2<f64> = open_dataset(&file, path, "bandwidth")?.read_2d().map_err(error)?;
+        let mass_outside: Array1<f64> = open_dataset(&file, path, "mass_outside")?.read_1d().map_err(error)?;
         Ok(Density { values, times, bandwidth, mass_outside, meta })
     }
 

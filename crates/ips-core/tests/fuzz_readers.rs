@@ -9,6 +9,9 @@ use ips_core::npy_format::read_npy_array;
 use ips_core::npz::NpzArchive;
 use proptest::prelude::*;
 
+mod mutation;
+use mutation::{mutate, mutation};
+
 /// Returns a valid NPY file of a small float64 array.
 fn valid_npy() -> Vec<u8> {
     let array = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| i as f64 - 0.5 * j as f64);
@@ -24,40 +27,6 @@ fn valid_npz() -> Vec<u8> {
 }
 
 const VALID_CSV: &str = "\u{feff}# export\ntime;particle;x;y\n0;1;0,5;1\n0;2;1,5;2\n1;1;0,25;3\n2;2;\"4\";1e3\n";
-
-/// A mutation of a valid file: overwrite, insert or remove bytes, or cut it.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Overwrite(usize, u8),
-    Insert(usize, u8),
-    Remove(usize),
-    Truncate(usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Overwrite(i, b)),
-        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Insert(i, b)),
-        any::<usize>().prop_map(Mutation::Remove),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for m in mutations {
-        let n = bytes.len().max(1);
-        match *m {
-            Mutation::Overwrite(i, b) if !bytes.is_empty() => bytes[i % n] = b,
-            Mutation::Insert(i, b) => bytes.insert(i % (bytes.len() + 1), b),
-            Mutation::Remove(i) if !bytes.is_empty() => {
-                bytes.remove(i % n);
-            }
-            Mutation::Truncate(i) => bytes.truncate(i % (bytes.len() + 1)),
-            _ => {}
-        }
-    }
-    bytes
-}
 
 fn read_npz(bytes: Vec<u8>) {
     if let Ok(mut archive) = NpzArchive::new(Cursor::new(bytes), "fuzz.npz") {
