@@ -12,10 +12,23 @@ fn summary_rows(dir: &std::path::Path) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn small_plan_summarises_every_term_of_every_experiment() {
+fn small_plan_summarises_every_term() {
     let dir = tempfile::tempdir().unwrap();
     let plan = root().join("data/reproduce.toml");
-    let output = ips(&["reproduce", "--small", "--plan", plan.to_str().unwrap(), "--out", dir.path().to_str().unwrap()]);
+    // The two quickest experiments; the small variants of the others have
+    // their own end-to-end tests, and the 2D ones take minutes.
+    let output = ips(&[
+        "reproduce",
+        "--small",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--only",
+        "cubic-small",
+        "--only",
+        "power-law-small",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
 
     let rows = summary_rows(dir.path());
@@ -34,8 +47,15 @@ fn small_plan_summarises_every_term_of_every_experiment() {
     let learned = r2["learned"].as_f64().unwrap();
     assert!((learned - 3.0).abs() < 0.15, "c(r^2) = {learned}");
     assert!((r2["relative_error"].as_f64().unwrap() - (learned - 3.0).abs() / 3.0).abs() < 1e-12);
+    let power_law: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["experiment"] == "power-law-small")
+        .map(|r| r["term"].as_str().unwrap())
+        .collect();
+    assert_eq!(power_law.len(), 9, "r^0..r^7 and the cut-off 1/r: {power_law:?}");
     let markdown = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(markdown.contains("## cubic-small"), "{markdown}");
+    assert!(markdown.contains("## power-law-small"), "{markdown}");
 }
 
 #[test]
@@ -68,4 +88,42 @@ fn failed_experiment_is_reported_and_the_rest_still_run() {
     assert!(!rows.is_empty() && rows.iter().all(|r| r["experiment"] == "cubic-small"), "{rows:?}");
     let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(markdown.contains("## broken") && markdown.contains("**Failed:**"), "{markdown}");
+}
+
+#[test]
+fn joint_fit_and_free_energy_figure_of_two_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cubic = root().join("data/experiments/cubic-small.toml");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[[experiment]]\nname = 'first'\nfile = '{0}'\nset = ['seed=1']\n\n\
+             [[experiment]]\nname = 'second'\nfile = '{0}'\nset = ['seed=2']\n\n\
+             [[joint]]\nname = 'both'\nmembers = ['first', 'second']\n\n\
+             [[free_energy]]\nname = 'energy'\nmembers = ['first', 'second']\n",
+            cubic.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = ips(&["reproduce", "--plan", plan.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let rows = summary_rows(&out);
+    for name in ["first", "second", "both"] {
+        assert_eq!(rows.iter().filter(|r| r["experiment"] == name).count(), 8, "{name}: {rows:?}");
+    }
+    let joint = rows.iter().find(|r| r["experiment"] == "both" && r["term"] == "r^2").unwrap();
+    let learned = joint["learned"].as_f64().unwrap();
+    assert!((learned - 3.0).abs() < 0.15, "joint c(r^2) = {learned}");
+    // The joint fit has no forward check of its own.
+    assert!(joint["w2_max"].is_null(), "{joint}");
+    let model = std::fs::read_to_string(out.join("both/model.json")).unwrap();
+    let model: serde_json::Value = serde_json::from_str(&model).unwrap();
+    let inputs = model["provenance"]["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2, "one density per member: {inputs:?}");
+    assert!(out.join("energy.png").exists() && out.join("energy.svg").exists());
+    let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(markdown.contains("## Free energies") && markdown.contains("energy.png"), "{markdown}");
 }
