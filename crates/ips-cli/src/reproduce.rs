@@ -72,7 +72,7 @@ pub struct PlanEntry {
     /// experiment (the file's `name` otherwise).
     #[serde(default)]
     pub name: Option<String>,
-    /// Relative coefficient error the issue sets as the target; terms with
+    /// Target for the relative coefficient error; terms with
     /// a true value of zero must be removed. Without it no verdict is given.
     #[serde(default)]
     pub tolerance: Option<f64>,
