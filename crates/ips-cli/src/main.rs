@@ -189,7 +189,8 @@ enum Command {
         #[command(flatten)]
         force: ForceOption,
     },
-    /// Learn the kernel from a density by the two-phase regression.
+    /// Learn the kernel by the two-phase regression, from densities or, for
+    /// the particle formulations, from trajectories.
     Learn {
         /// Density artifact (.npy) from `ips kde` or `ips meanfield`, for
         /// learn.formulation = "strong" (the default) or "weak-density";

@@ -463,7 +463,7 @@ fn summary_markdown(outcomes: &[Outcome], seconds: f64) -> String {
     let met = judged.iter().filter(|&&m| m).count();
     let _ = writeln!(
         text,
-        "{} experiment(s) in {:.1} s; {} failed. Targets met by {met} of {} judged terms.\n",
+        "{} experiment(s) in {:.1} s; {} failed. Targets met by {met} of {} judged terms (small variants are not judged).\n",
         outcomes.len(),
         seconds,
         outcomes.iter().filter(|o| o.result.is_err()).count(),

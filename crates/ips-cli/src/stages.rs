@@ -120,7 +120,15 @@ pub fn load_trajectories(path: &Path, source: &TimesSource, experiment: Option<&
         return imported_trajectories(path, positions, times, source, experiment);
     }
     if is_csv_path(path) {
-        bail!("'{}' is a CSV file, which only `ips kde` and `ips run` read", path.display());
+        // NOTE: the long-CSV import gives frames of varying particle counts,
+        // which only the density estimate takes; the particle formulations
+        // need a fixed set of particles in every frame.
+        bail!(
+            "'{}' is a CSV file, which only the density estimate reads; for learn.formulation = \"weak-particles\" \
+             or \"increments\" save the tracks as an NPY, NPZ or HDF5 array [n_times, N(, d)] with every particle \
+             in every frame, or use learn.formulation = \"strong\"",
+            path.display()
+        );
     }
     let has_sidecar = companion(path, "json").exists() && companion(path, "times.npy").exists();
     if has_sidecar && source.times.is_none() && source.dt.is_none() {

@@ -35,7 +35,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for &n in &sizes {
         for seed in 1..=3 {
-            let simulation = SimulationConfig { n_particles: n, dt: 1e-3, t_final: 1.0, save_every: 1, drift: Default::default() };
+            let simulation = SimulationConfig { n_particles: n, dt: 1e-3, t_final: 1.0, save_every: 1, drift: Default::default(), mesh_cells: 128 };
             let trajectories = ips_sim::simulate(&model, &initial, &simulation, seed, &|_| {}).expect("simulation");
             for formulation in [Formulation::Strong, Formulation::WeakDensity, Formulation::WeakParticles, Formulation::Increments] {
                 let mut config = LearnConfig::with_dictionary((0..8).map(Term::Power).collect());

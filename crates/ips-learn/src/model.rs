@@ -322,7 +322,11 @@ fn two_phases(
     }
     if let Some(ranking) = ranking.map(|(_, ranking)| ranking) {
         if let Some(warning) = &ranking.warning {
-            tracing::warn!("{warning}");
+            match config.selection {
+                Selection::BestSubset => tracing::warn!("{warning}"),
+                // The support came from Phase I; the ranking is a diagnostic.
+                Selection::Thresholds => tracing::warn!("best-subset diagnostic (the support comes from Phase I): {warning}"),
+            }
         }
         model.support_ranking = Some(ranking);
     }

@@ -14,7 +14,7 @@ fn case_a(n: usize, seed: u64) -> ips_core::artifact::Trajectories {
     };
     let component = |mean: f64| MixtureComponent { weight: 0.5, mean: vec![mean], sd: 0.3 };
     let initial = InitialCondition::GaussianMixture { components: vec![component(-1.0), component(1.0)] };
-    let config = SimulationConfig { n_particles: n, dt: 1e-3, t_final: 0.5, save_every: 1, drift: Default::default() };
+    let config = SimulationConfig { n_particles: n, dt: 1e-3, t_final: 0.5, save_every: 1, drift: Default::default(), mesh_cells: 128 };
     simulate(&model, &initial, &config, seed, &|_| {}).expect("the simulation runs")
 }
 
