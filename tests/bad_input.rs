@@ -417,3 +417,28 @@ fn every_bad_input_fails_cleanly() {
         }
     }
 }
+
+/// An output named like an input's record is refused before anything is
+/// written: `ips learn --out density.json` beside `density.npy` would
+/// replace the density's metadata with the model.
+#[test]
+fn output_over_an_input_record_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let output = ips(&["run", &small(), "--out", run_dir.to_str().unwrap(), "--until", "kde"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let density = run_dir.join("density.npy");
+    let record = run_dir.join("density.json");
+    let before = std::fs::read(&record).unwrap();
+    let message = fails(&[
+        "learn",
+        "--density",
+        density.to_str().unwrap(),
+        "--config",
+        &small(),
+        "--out",
+        record.to_str().unwrap(),
+    ]);
+    assert!(message.contains("would overwrite") && message.contains("density input"), "{message}");
+    assert_eq!(std::fs::read(&record).unwrap(), before, "the density's record is untouched");
+}

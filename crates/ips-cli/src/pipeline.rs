@@ -127,6 +127,7 @@ impl<'a> Pipeline<'a> {
     /// # Errors
     /// An unreadable input or output record, or the error of `run`.
     pub fn stage(&self, spec: StageSpec, run: impl FnOnce(Provenance) -> Result<()>) -> Result<()> {
+        check_no_clobber(&spec)?;
         let provenance = spec.provenance()?;
         if !self.rerun.forces(spec.name) && is_up_to_date(&spec.output, &provenance)? {
             self.ui.note(&format!("{}: up to date", spec.name));
@@ -137,6 +138,40 @@ impl<'a> Pipeline<'a> {
         remove_output(&spec.output)?;
         run(provenance)
     }
+}
+
+/// The files an artifact at `path` consists of: the file itself and, for
+/// NPY, its JSON record and times companion.
+fn artifact_files(path: &Path) -> Vec<PathBuf> {
+    let mut files = vec![std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())];
+    if path.extension().is_some_and(|e| e == "npy") {
+        for suffix in ["json", "times.npy"] {
+            let companion = ips_core::npy::companion(path, suffix);
+            files.push(std::path::absolute(&companion).unwrap_or(companion));
+        }
+    }
+    files
+}
+
+/// Refuses an output whose files are files of an input: writing it would
+/// destroy the input, e.g. `ips learn --out d.json` beside the density
+/// `d.npy`, whose record is `d.json`.
+fn check_no_clobber(spec: &StageSpec) -> Result<()> {
+    let written = artifact_files(&spec.output);
+    for input in &spec.inputs {
+        let Input::File { role, path } = input else {
+            continue;
+        };
+        if let Some(file) = artifact_files(path).into_iter().find(|f| written.contains(f)) {
+            bail!(
+                "the output '{}' would overwrite '{}', which belongs to the {role} input '{}'; write the output under another name",
+                spec.output.display(),
+                file.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Whether `output` exists and carries a record with the digest of `expected`.
