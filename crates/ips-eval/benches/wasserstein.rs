@@ -8,7 +8,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use ips_core::{Axis, Grid};
 use ips_eval::forward::FORWARD_SINKHORN;
-use ips_eval::wasserstein::w2_sinkhorn;
+use ips_eval::wasserstein::w2_sinkhorn_checked;
 use ndarray::Array2;
 
 fn bumps(grid: &Grid, centres: &[(f64, f64)], sd: f64) -> Array2<f64> {
@@ -35,7 +35,7 @@ fn sinkhorn(c: &mut Criterion) {
     let mut group = c.benchmark_group("w2_2d");
     group.sample_size(10);
     group.bench_function("sinkhorn_65x65", |bench| {
-        bench.iter(|| w2_sinkhorn(&grid, two.view().into_dyn(), one.view().into_dyn(), &FORWARD_SINKHORN).unwrap())
+        bench.iter(|| w2_sinkhorn_checked(&grid, two.view().into_dyn(), one.view().into_dyn(), &FORWARD_SINKHORN).unwrap())
     });
     group.finish();
 }

@@ -8,7 +8,7 @@ use ips_meanfield::{free_energy, SolverConfig};
 use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 
-use crate::wasserstein::{w2, w2_sinkhorn, SinkhornConfig, MASS_TOLERANCE};
+use crate::wasserstein::{w2, w2_sinkhorn_checked, SinkhornConfig, MASS_TOLERANCE};
 use crate::{EvalError, Result};
 
 /// In 2D, W2 is computed at this many evenly spaced times at most, because
@@ -165,6 +165,8 @@ pub fn forward_check(
         reference_is_true: truth.is_some(),
     };
     let mut mass_mismatches = 0usize;
+    let sinkhorn_taken = std::cell::Cell::new(0usize);
+    let sinkhorn_unconverged = std::cell::Cell::new(0usize);
     for (k, snapshot) in data_snapshots.iter().enumerate() {
         let take_w2 = k % w2_stride == 0 || k + 1 == times.len();
         let learned_values = learned_solution.values.index_axis(Axis(0), k);
@@ -179,7 +181,14 @@ pub fn forward_check(
 
         let pair = |a: Option<ndarray::ArrayViewD<f64>>, b: Option<ndarray::ArrayViewD<f64>>| -> Result<Option<f64>> {
             match (a, b) {
-                (Some(a), Some(b)) if take_w2 && grid.dim() == 2 => Ok(Some(w2_sinkhorn(grid, a, b, &FORWARD_SINKHORN)?)),
+                (Some(a), Some(b)) if take_w2 && grid.dim() == 2 => {
+                    let outcome = w2_sinkhorn_checked(grid, a, b, &FORWARD_SINKHORN)?;
+                    sinkhorn_taken.set(sinkhorn_taken.get() + 1);
+                    if !outcome.converged {
+                        sinkhorn_unconverged.set(sinkhorn_unconverged.get() + 1);
+                    }
+                    Ok(Some(outcome.distance))
+                }
                 (Some(a), Some(b)) if take_w2 => Ok(Some(w2(grid, a, b)?)),
                 _ => Ok(None),
             }
@@ -199,6 +208,15 @@ pub fn forward_check(
             tolerance = MASS_TOLERANCE,
             "data snapshots differ in mass from the solution, so they have no W2 to it and no free energy; \
              widen kde.lo and kde.hi if the data loses mass past the grid edges"
+        );
+    }
+    if sinkhorn_unconverged.get() > 0 {
+        tracing::warn!(
+            unconverged = sinkhorn_unconverged.get(),
+            distances = sinkhorn_taken.get(),
+            tolerance = FORWARD_SINKHORN.tolerance,
+            max_iterations = FORWARD_SINKHORN.max_iterations,
+            "Sinkhorn stopped before its tolerance in some 2D W2 distances, so they are approximate"
         );
     }
     tracing::info!(

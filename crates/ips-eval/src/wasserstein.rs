@@ -65,7 +65,7 @@ pub fn w2(grid: &Grid, a: ArrayViewD<f64>, b: ArrayViewD<f64>) -> Result<f64> {
     let (a, b) = probability_pair(grid, a, b)?;
     match grid.dim() {
         1 => Ok(w2_1d_probabilities(&grid.axes[0].points(), grid.axes[0].dx(), &a, &b)),
-        2 => Ok(sinkhorn_divergence(grid, &a, &b, &SinkhornConfig::default()).max(0.0).sqrt()),
+        2 => Ok(warn_unconverged(sinkhorn_w2(grid, &a, &b, &SinkhornConfig::default()))),
         d => Err(EvalError::Input(format!("W2 is implemented in 1D and 2D, not {d}D"))),
     }
 }
@@ -75,11 +75,43 @@ pub fn w2(grid: &Grid, a: ArrayViewD<f64>, b: ArrayViewD<f64>) -> Result<f64> {
 /// # Errors
 /// As [`w2`], and when `grid` is not 2D.
 pub fn w2_sinkhorn(grid: &Grid, a: ArrayViewD<f64>, b: ArrayViewD<f64>, config: &SinkhornConfig) -> Result<f64> {
+    Ok(warn_unconverged(w2_sinkhorn_checked(grid, a, b, config)?))
+}
+
+/// A 2D W2 by Sinkhorn, with whether the iteration reached its tolerance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SinkhornW2 {
+    pub distance: f64,
+    /// False when an entropic cost stopped at `max_iterations` before its
+    /// tolerance, so `distance` is approximate.
+    pub converged: bool,
+}
+
+/// Computes W2 in 2D by debiased Sinkhorn like [`w2_sinkhorn`], but
+/// returns the convergence instead of logging it, so that a caller taking
+/// many distances can report them once.
+///
+/// # Errors
+/// As [`w2_sinkhorn`].
+pub fn w2_sinkhorn_checked(grid: &Grid, a: ArrayViewD<f64>, b: ArrayViewD<f64>, config: &SinkhornConfig) -> Result<SinkhornW2> {
     if grid.dim() != 2 {
         return Err(EvalError::Input(format!("Sinkhorn W2 needs a 2D grid, got {}D", grid.dim())));
     }
     let (a, b) = probability_pair(grid, a, b)?;
-    Ok(sinkhorn_divergence(grid, &a, &b, config).max(0.0).sqrt())
+    Ok(sinkhorn_w2(grid, &a, &b, config))
+}
+
+fn sinkhorn_w2(grid: &Grid, a: &[f64], b: &[f64], config: &SinkhornConfig) -> SinkhornW2 {
+    let (divergence, converged) = sinkhorn_divergence(grid, a, b, config);
+    SinkhornW2 { distance: divergence.max(0.0).sqrt(), converged }
+}
+
+/// Logs a warning when `w2` did not converge and returns its distance.
+fn warn_unconverged(w2: SinkhornW2) -> f64 {
+    if !w2.converged {
+        tracing::warn!("Sinkhorn did not reach its tolerance; the 2D W2 is approximate");
+    }
+    w2.distance
 }
 
 /// Checks the pair and returns both densities as cell probabilities
@@ -381,8 +413,9 @@ const WARM_START_ITERATIONS: usize = 20;
 
 /// Computes the entropic transport cost `OT_eps(a, b)` as the dual value
 /// `<f, a> + <g, b>` at the fixed point of the log-domain Sinkhorn
-/// iteration, reached by epsilon scaling.
-fn entropic_cost(soft_min: &SoftMin, schedule: &[f64], a: &[f64], b: &[f64], config: &SinkhornConfig) -> f64 {
+/// iteration, reached by epsilon scaling, and whether the last stage
+/// reached the tolerance.
+fn entropic_cost(soft_min: &SoftMin, schedule: &[f64], a: &[f64], b: &[f64], config: &SinkhornConfig) -> (f64, bool) {
     let (log_a, log_b) = (log_weights(a), log_weights(b));
     let n = a.len();
     let (mut f, mut g) = (vec![0.0; n], vec![0.0; n]);
@@ -417,28 +450,22 @@ fn entropic_cost(soft_min: &SoftMin, schedule: &[f64], a: &[f64], b: &[f64], con
             }
         }
     }
-    if !converged {
-        tracing::warn!(
-            max_iterations = config.max_iterations,
-            epsilon = schedule.last().copied(),
-            "Sinkhorn did not reach its tolerance; the 2D W2 is approximate"
-        );
-    }
     let dot = |p: &[f64], potential: &[f64]| -> f64 {
         p.iter().zip(potential).filter(|(w, _)| **w > 0.0).map(|(w, v)| w * v).sum()
     };
-    dot(a, &f) + dot(b, &g)
+    (dot(a, &f) + dot(b, &g), converged)
 }
 
-/// Computes the debiased Sinkhorn divergence of two cell-probability vectors on a 2D grid.
-fn sinkhorn_divergence(grid: &Grid, a: &[f64], b: &[f64], config: &SinkhornConfig) -> f64 {
+/// Computes the debiased Sinkhorn divergence of two cell-probability
+/// vectors on a 2D grid, and whether all three entropic costs converged.
+fn sinkhorn_divergence(grid: &Grid, a: &[f64], b: &[f64], config: &SinkhornConfig) -> (f64, bool) {
     let spacing = grid.axes.iter().map(|axis| axis.dx()).fold(0.0, f64::max);
     let schedule = epsilon_schedule(grid, config.epsilon_cells * spacing * spacing);
     let soft_min = SoftMin::new(grid);
     let cross = entropic_cost(&soft_min, &schedule, a, b, config);
     let self_a = entropic_cost(&soft_min, &schedule, a, a, config);
     let self_b = entropic_cost(&soft_min, &schedule, b, b, config);
-    cross - 0.5 * (self_a + self_b)
+    (cross.0 - 0.5 * (self_a.0 + self_b.0), cross.1 && self_a.1 && self_b.1)
 }
 
 #[cfg(test)]
