@@ -27,6 +27,7 @@ use rustfft::{Fft, FftPlanner};
 pub const DEFAULT_MESH_CELLS: usize = 128;
 
 /// Particle–mesh drift with its FFT plans and buffers, kept between steps.
+#[derive(Clone)]
 pub struct ParticleMeshDrift {
     cells: usize,
     /// Padded length of each axis, at least `2 (cells + 1) - 1`.
