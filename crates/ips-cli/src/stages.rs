@@ -393,8 +393,9 @@ fn write_evaluation(evaluation: &Evaluation, out: &Path) -> Result<()> {
 /// into one regression) and writes `model.json` to `out`.
 pub fn learn(paths: &[PathBuf], experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
     let densities = paths.iter().map(|path| read_density(path)).collect::<Result<Vec<_>>>()?;
-    for (density, path) in densities.iter().zip(paths) {
-        check_density_dimension(density, path, experiment)?;
+    for (index, (density, path)) in densities.iter().zip(paths).enumerate() {
+        check_density_dimension(density, path, experiment)
+            .with_context(|| format!("density {} of {}", index + 1, paths.len()))?;
     }
     let known_diffusion = experiment.model.diffusion.or_else(|| densities.iter().find_map(|d| d.meta.diffusion));
     let references: Vec<&Density> = densities.iter().collect();
