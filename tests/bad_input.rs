@@ -1,8 +1,12 @@
 //! Bad inputs fail with a non-zero exit and a message naming the problem.
+//!
+//! Every case that only checks the message is one row of the table that
+//! [`every_bad_input_fails_cleanly`] runs. The builders below group the rows
+//! by stage, and each writes the files a row needs into that row's folder.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{experiment, ips, root, stderr};
 use ndarray::{Array1, Array2, Array3};
@@ -19,8 +23,30 @@ fn fails(args: &[&str]) -> String {
     message
 }
 
+/// Runs `ips` expecting success, for the setup of a case.
+fn succeeds(args: &[&str]) {
+    let output = ips(args);
+    assert!(output.status.success(), "setup failed: {args:?}\n{}", stderr(&output));
+}
+
 fn small() -> String {
     experiment("cubic-small.toml").to_str().unwrap().to_string()
+}
+
+fn text(path: &Path) -> String {
+    path.to_str().unwrap().to_string()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// Creates a folder under `dir` for the files of one case, so that cases
+/// never share an input or an output.
+fn case_dir(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(&path).unwrap();
+    path
 }
 
 fn write_config(dir: &Path, edit: impl Fn(String) -> String) -> String {
@@ -30,229 +56,18 @@ fn write_config(dir: &Path, edit: impl Fn(String) -> String) -> String {
     path.to_str().unwrap().to_string()
 }
 
-fn run_with_trajectories(dir: &Path, positions: &Path, extra: &[&str]) -> String {
-    let out = dir.join("out");
-    let small = small();
-    let mut args = vec!["run", small.as_str(), "--out", out.to_str().unwrap(), "--trajectories", positions.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    fails(&args)
+/// `ips run` of the small experiment on the trajectories at `positions`.
+fn run_with_trajectories(dir: &Path, positions: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["run", &small(), "--out", &text(&dir.join("out")), "--trajectories", &text(positions)]);
+    args.extend(strings(extra));
+    args
 }
 
-#[test]
-fn missing_experiment_file() {
-    let message = fails(&["run", "no/such/experiment.toml", "--out", "/tmp/unused"]);
-    assert!(message.contains("no/such/experiment.toml"), "{message}");
-}
-
-#[test]
-fn missing_trajectories_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let message = run_with_trajectories(dir.path(), &dir.path().join("absent.npy"), &["--dt", "0.001"]);
-    assert!(message.contains("absent.npy"), "{message}");
-}
-
-#[test]
-fn trajectories_of_wrong_shape() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("flat.npy");
-    write_npy(&path, &Array1::<f64>::zeros(10)).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--dt", "0.001"]);
-    assert!(message.contains("flat.npy"), "{message}");
-    assert!(message.contains("[n_times, N]"), "{message}");
-}
-
-#[test]
-fn trajectories_with_three_axes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("xyz.npy");
-    write_npy(&path, &Array3::<f64>::zeros((4, 10, 3))).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--dt", "0.001"]);
-    assert!(message.contains("[4, 10, 3]"), "{message}");
-}
-
-#[test]
-fn nan_in_trajectories_names_frame_and_particle() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nan.npy");
-    let mut positions = Array2::<f64>::zeros((5, 20));
-    positions[[3, 7]] = f64::NAN;
-    write_npy(&path, &positions).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--dt", "0.001"]);
-    assert!(message.contains("particle 7"), "{message}");
-    assert!(message.contains("frame 3"), "{message}");
-}
-
-#[test]
-fn trajectories_without_times() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.npy");
-    write_npy(&path, &Array2::<f64>::zeros((5, 20))).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &[]);
-    assert!(message.contains("--times"), "{message}");
-    assert!(message.contains("--dt"), "{message}");
-}
-
-#[test]
-fn times_of_wrong_length() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.npy");
-    let times = dir.path().join("t.npy");
-    write_npy(&path, &Array2::<f64>::zeros((5, 20))).unwrap();
-    write_npy(&times, &Array1::<f64>::zeros(4)).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--times", times.to_str().unwrap()]);
-    assert!(message.contains("t.npy"), "{message}");
-    assert!(message.contains("[5]"), "{message}");
-}
-
-#[test]
-fn times_not_increasing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.npy");
-    let times = dir.path().join("t.npy");
-    write_npy(&path, &Array2::<f64>::zeros((4, 20))).unwrap();
-    write_npy(&times, &Array1::from(vec![0.0, 0.1, 0.1, 0.3])).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--times", times.to_str().unwrap()]);
-    assert!(message.contains("times[2]"), "{message}");
-    assert!(message.contains("increase"), "{message}");
-}
-
-#[test]
-fn negative_dt_option() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.npy");
-    write_npy(&path, &Array2::<f64>::zeros((4, 20))).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--dt", "-0.1"]);
-    assert!(message.contains("--dt"), "{message}");
-}
-
-#[test]
-fn unknown_config_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), |t| t.replace("sparsity = 0.1", "sparsity = 0.1\nsparsityy = 0.2"));
-    let message = fails(&["run", &config, "--out", dir.path().join("o").to_str().unwrap()]);
-    assert!(message.contains("sparsityy"), "{message}");
-    assert!(message.contains("experiment.toml"), "{message}");
-}
-
-#[test]
-fn unknown_set_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let message = fails(&["run", &small(), "--out", dir.path().join("o").to_str().unwrap(), "--set", "learn.lamda=0.1"]);
-    assert!(message.contains("lamda"), "{message}");
-    assert!(message.contains("--set"), "{message}");
-}
-
-#[test]
-fn set_without_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let message = fails(&["run", &small(), "--out", dir.path().join("o").to_str().unwrap(), "--set", "learn.sparsity"]);
-    assert!(message.contains("KEY=VALUE"), "{message}");
-}
-
-#[test]
-fn negative_simulation_dt() {
-    let dir = tempfile::tempdir().unwrap();
-    let message = fails(&["run", &small(), "--out", dir.path().join("o").to_str().unwrap(), "--set", "simulation.dt=-0.001"]);
-    assert!(message.contains("simulation.dt"), "{message}");
-}
-
-#[test]
-fn negative_diffusion() {
-    let dir = tempfile::tempdir().unwrap();
-    let message = fails(&["run", &small(), "--out", dir.path().join("o").to_str().unwrap(), "--set", "model.diffusion=-1"]);
-    assert!(message.contains("model.diffusion"), "{message}");
-}
-
-#[test]
-fn inverse_term_without_cutoff() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), |t| t.replace("\"r^7\"]", "\"r^7\", \"1/r\"]"));
-    let message = fails(&["run", &config, "--out", dir.path().join("o").to_str().unwrap()]);
-    assert!(message.contains("1/r"), "{message}");
-    assert!(message.contains("eps"), "{message}");
-}
-
-#[test]
-fn dimension_mismatch() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p2d.npy");
-    write_npy(&path, &Array3::<f64>::zeros((4, 20, 2))).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--dt", "0.01"]);
-    assert!(message.contains("model.dim"), "{message}");
-}
-
-#[test]
-fn missing_density_for_learn() {
-    let dir = tempfile::tempdir().unwrap();
-    let density = dir.path().join("nothing.npy");
-    let message = fails(&["learn", "--density", density.to_str().unwrap(), "--config", &small(), "--out", "/tmp/unused.json"]);
-    assert!(message.contains("nothing"), "{message}");
-}
-
-#[test]
-fn truncated_trajectories_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cut.npy");
-    write_npy(&path, &Array2::<f64>::zeros((10, 50))).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--dt", "0.01"]);
-    assert!(message.contains("cut.npy"), "{message}");
-}
-
-#[test]
-fn unknown_diffusion_for_learning() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), |t| t.replace("diffusion = 0.1\n", ""));
-    let path = dir.path().join("p.npy");
-    let positions = Array2::from_shape_fn((6, 50), |(n, i)| (i as f64 / 25.0 - 1.0) * (1.0 + 0.01 * n as f64));
-    write_npy(&path, &positions).unwrap();
-    let out = dir.path().join("out");
-    let message = fails(&["run", &config, "--out", out.to_str().unwrap(), "--trajectories", path.to_str().unwrap(), "--dt", "0.01"]);
-    assert!(message.contains("model.diffusion"), "{message}");
-    assert!(message.contains("learn.diffusion"), "{message}");
-}
-
-#[test]
-fn dt_without_trajectories() {
-    let dir = tempfile::tempdir().unwrap();
-    let message = fails(&["run", &small(), "--out", dir.path().join("o").to_str().unwrap(), "--dt", "0.001"]);
-    assert!(message.contains("--trajectories"), "{message}");
-}
-
-/// A mistake in [learn] is reported before the simulation runs.
-#[test]
-fn learn_mistake_caught_before_simulation() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("o");
-    let message = fails(&["run", &small(), "--out", out.to_str().unwrap(), "--set", "learn.sparsity=2"]);
-    assert!(message.contains("learn.sparsity"), "{message}");
-    assert!(!out.join("trajectories.npy").exists(), "the simulation ran before the check");
-}
-
-#[test]
-fn trajectories_given_as_density() {
-    let dir = tempfile::tempdir().unwrap();
-    let trajectories = dir.path().join("t.npy");
-    let output = ips(&["simulate", &small(), "--out", trajectories.to_str().unwrap(), "--set", "simulation.t_final=0.01"]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let out = dir.path().join("m.json");
-    let message = fails(&["learn", "--density", trajectories.to_str().unwrap(), "--config", &small(), "--out", out.to_str().unwrap()]);
-    assert!(message.contains("ips kde"), "{message}");
-}
-
-#[test]
-fn uneven_times_named_where_they_are() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.npy");
-    let times = dir.path().join("t.npy");
-    let positions = Array2::from_shape_fn((40, 200), |(n, i)| (i as f64 / 100.0 - 1.0) * (1.0 - 0.001 * n as f64));
-    write_npy(&path, &positions).unwrap();
-    let mut t: Array1<f64> = (0..40).map(|k| k as f64 * 1e-3).collect();
-    t[30] += 5e-4;
-    write_npy(&times, &t).unwrap();
-    let message = run_with_trajectories(dir.path(), &path, &["--times", times.to_str().unwrap()]);
-    assert!(message.contains("frames 29 and 30"), "{message}");
+/// `ips run` of the small experiment into `dir/out` with `extra` options.
+fn run_small(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["run", &small(), "--out", &text(&dir.join("out"))]);
+    args.extend(strings(extra));
+    args
 }
 
 /// Writes an NPY file with a hand-written header, for types NumPy writes
@@ -273,7 +88,7 @@ struct Case {
     expected: Vec<&'static str>,
 }
 
-/// Bad trajectory files, each given to `ips kde` with the small experiment.
+/// Bad trajectory files, each imported by `ips kde` with the small experiment.
 fn trajectory_cases(dir: &Path) -> Vec<Case> {
     let file = |name: &str| dir.join(name).to_str().unwrap().to_string();
     let kde = |input: &[String], extra: &[&str]| -> Vec<String> {
@@ -300,10 +115,12 @@ fn trajectory_cases(dir: &Path) -> Vec<Case> {
     std::fs::write(dir.join("twice.csv"), "t,particle,x\n0,4,0.5\n0,4,0.25\n1,4,0.5\n").unwrap();
     std::fs::write(dir.join("nan.csv"), "t,particle,x\n0,4,0.5\n1,4,nan\n").unwrap();
     std::fs::write(dir.join("good.csv"), "t,particle,x\n0,4,0.5\n1,4,0.25\n").unwrap();
+    std::fs::write(dir.join("header.csv"), "t,particle,x\n").unwrap();
     // An NPZ archive cut in half loses its central directory.
     let npz = std::fs::read(root().join("tests/fixtures/layouts/savez.npz")).unwrap();
     std::fs::write(dir.join("cut.npz"), &npz[..npz.len() / 2]).unwrap();
     let savez = root().join("tests/fixtures/layouts/savez.npz").to_str().unwrap().to_string();
+    let object = root().join("tests/fixtures/layouts/object.npy").to_str().unwrap().to_string();
 
     vec![
         Case { name: "empty NPY file", args: kde(&[file("empty.npy")], &["--dt", "0.01"]), expected: vec!["empty.npy", "is empty"] },
@@ -311,6 +128,11 @@ fn trajectory_cases(dir: &Path) -> Vec<Case> {
             name: "complex data type",
             args: kde(&[file("complex.npy")], &["--dt", "0.01"]),
             expected: vec!["complex.npy", "'<c16' is not supported"],
+        },
+        Case {
+            name: "NPY array of Python objects",
+            args: kde(&[object], &["--dt", "0.01"]),
+            expected: vec!["object.npy", "never unpickles"],
         },
         Case {
             name: "identical positions",
@@ -349,6 +171,11 @@ fn trajectory_cases(dir: &Path) -> Vec<Case> {
             args: kde(&[file("twice.csv")], &[]),
             expected: vec!["particle 4 at time 0", "lines 2 and 3"],
         },
+        Case {
+            name: "CSV with a header only",
+            args: kde(&[file("header.csv")], &[]),
+            expected: vec!["header.csv", "no data rows"],
+        },
         Case { name: "CSV NaN position", args: kde(&[file("nan.csv")], &[]), expected: vec!["particle 4", "time 1", "finite"] },
         Case {
             name: "CSV with --times",
@@ -363,41 +190,438 @@ fn trajectory_cases(dir: &Path) -> Vec<Case> {
     ]
 }
 
+/// Bad trajectory files, options and settings given to `ips run`.
+fn run_cases(dir: &Path) -> Vec<Case> {
+    let mut cases = vec![Case {
+        name: "missing experiment file",
+        args: strings(&["run", "no/such/experiment.toml", "--out", &text(&dir.join("unused"))]),
+        expected: vec!["no/such/experiment.toml"],
+    }];
+
+    let sub = case_dir(dir, "missing_trajectories");
+    cases.push(Case {
+        name: "missing trajectories file",
+        args: run_with_trajectories(&sub, &sub.join("absent.npy"), &["--dt", "0.001"]),
+        expected: vec!["absent.npy"],
+    });
+
+    let sub = case_dir(dir, "wrong_shape");
+    write_npy(sub.join("flat.npy"), &Array1::<f64>::zeros(10)).unwrap();
+    cases.push(Case {
+        name: "trajectories of wrong shape",
+        args: run_with_trajectories(&sub, &sub.join("flat.npy"), &["--dt", "0.001"]),
+        expected: vec!["flat.npy", "[n_times, N]"],
+    });
+
+    let sub = case_dir(dir, "three_axes");
+    write_npy(sub.join("xyz.npy"), &Array3::<f64>::zeros((4, 10, 3))).unwrap();
+    cases.push(Case {
+        name: "trajectories with three axes",
+        args: run_with_trajectories(&sub, &sub.join("xyz.npy"), &["--dt", "0.001"]),
+        expected: vec!["[4, 10, 3]"],
+    });
+
+    let sub = case_dir(dir, "nan");
+    let mut positions = Array2::<f64>::zeros((5, 20));
+    positions[[3, 7]] = f64::NAN;
+    write_npy(sub.join("nan.npy"), &positions).unwrap();
+    cases.push(Case {
+        name: "NaN in trajectories names frame and particle",
+        args: run_with_trajectories(&sub, &sub.join("nan.npy"), &["--dt", "0.001"]),
+        expected: vec!["particle 7", "frame 3"],
+    });
+
+    let sub = case_dir(dir, "without_times");
+    write_npy(sub.join("p.npy"), &Array2::<f64>::zeros((5, 20))).unwrap();
+    cases.push(Case {
+        name: "trajectories without times",
+        args: run_with_trajectories(&sub, &sub.join("p.npy"), &[]),
+        expected: vec!["--times", "--dt"],
+    });
+
+    let sub = case_dir(dir, "times_length");
+    write_npy(sub.join("p.npy"), &Array2::<f64>::zeros((5, 20))).unwrap();
+    write_npy(sub.join("t.npy"), &Array1::<f64>::zeros(4)).unwrap();
+    cases.push(Case {
+        name: "times of wrong length",
+        args: run_with_trajectories(&sub, &sub.join("p.npy"), &["--times", &text(&sub.join("t.npy"))]),
+        expected: vec!["t.npy", "[5]"],
+    });
+
+    let sub = case_dir(dir, "times_order");
+    write_npy(sub.join("p.npy"), &Array2::<f64>::zeros((4, 20))).unwrap();
+    write_npy(sub.join("t.npy"), &Array1::from(vec![0.0, 0.1, 0.1, 0.3])).unwrap();
+    cases.push(Case {
+        name: "times not increasing",
+        args: run_with_trajectories(&sub, &sub.join("p.npy"), &["--times", &text(&sub.join("t.npy"))]),
+        expected: vec!["times[2]", "increase"],
+    });
+
+    let sub = case_dir(dir, "uneven_times");
+    let positions = Array2::from_shape_fn((40, 200), |(n, i)| (i as f64 / 100.0 - 1.0) * (1.0 - 0.001 * n as f64));
+    write_npy(sub.join("p.npy"), &positions).unwrap();
+    let mut times: Array1<f64> = (0..40).map(|k| k as f64 * 1e-3).collect();
+    times[30] += 5e-4;
+    write_npy(sub.join("t.npy"), &times).unwrap();
+    cases.push(Case {
+        name: "uneven times named where they are",
+        args: run_with_trajectories(&sub, &sub.join("p.npy"), &["--times", &text(&sub.join("t.npy"))]),
+        expected: vec!["frames 29 and 30"],
+    });
+
+    let sub = case_dir(dir, "negative_dt");
+    write_npy(sub.join("p.npy"), &Array2::<f64>::zeros((4, 20))).unwrap();
+    cases.push(Case {
+        name: "negative --dt option",
+        args: run_with_trajectories(&sub, &sub.join("p.npy"), &["--dt", "-0.1"]),
+        expected: vec!["--dt"],
+    });
+
+    let sub = case_dir(dir, "dimension");
+    write_npy(sub.join("p2d.npy"), &Array3::<f64>::zeros((4, 20, 2))).unwrap();
+    cases.push(Case {
+        name: "2D trajectories for a 1D experiment",
+        args: run_with_trajectories(&sub, &sub.join("p2d.npy"), &["--dt", "0.01"]),
+        expected: vec!["model.dim"],
+    });
+
+    let sub = case_dir(dir, "truncated");
+    write_npy(sub.join("cut.npy"), &Array2::<f64>::zeros((10, 50))).unwrap();
+    let bytes = std::fs::read(sub.join("cut.npy")).unwrap();
+    std::fs::write(sub.join("cut.npy"), &bytes[..bytes.len() / 2]).unwrap();
+    cases.push(Case {
+        name: "truncated trajectories file",
+        args: run_with_trajectories(&sub, &sub.join("cut.npy"), &["--dt", "0.01"]),
+        expected: vec!["cut.npy"],
+    });
+
+    let sub = case_dir(dir, "unknown_diffusion");
+    let config = write_config(&sub, |t| t.replace("diffusion = 0.1\n", ""));
+    let positions = Array2::from_shape_fn((6, 50), |(n, i)| (i as f64 / 25.0 - 1.0) * (1.0 + 0.01 * n as f64));
+    write_npy(sub.join("p.npy"), &positions).unwrap();
+    let out = text(&sub.join("out"));
+    cases.push(Case {
+        name: "unknown diffusion for learning",
+        args: strings(&["run", &config, "--out", &out, "--trajectories", &text(&sub.join("p.npy")), "--dt", "0.01"]),
+        expected: vec!["model.diffusion", "learn.diffusion"],
+    });
+
+    let sub = case_dir(dir, "dt_alone");
+    cases.push(Case {
+        name: "--dt without trajectories",
+        args: run_small(&sub, &["--dt", "0.001"]),
+        expected: vec!["--trajectories"],
+    });
+    cases
+}
+
 /// Bad settings, each given to `ips run` on the small experiment.
 fn config_cases(dir: &Path) -> Vec<Case> {
-    let run = |config: String, extra: &[&str]| -> Vec<String> {
-        let out = dir.join("run").to_str().unwrap().to_string();
-        let mut args: Vec<String> = vec!["run".into(), config, "--out".into(), out, "--set".into(), "simulation.t_final=0.05".into()];
-        args.extend(extra.iter().map(|a| a.to_string()));
+    let run = |sub: &Path, config: String, extra: &[&str]| -> Vec<String> {
+        let mut args = strings(&["run", &config, "--out", &text(&sub.join("out")), "--set", "simulation.t_final=0.05"]);
+        args.extend(strings(extra));
         args
     };
-    let missing_lo = write_config(dir, |t| t.replace("lo = [-3.0]\n", ""));
+    let config = |name: &str, edit: fn(String) -> String| -> (PathBuf, String) {
+        let sub = case_dir(dir, name);
+        let path = write_config(&sub, edit);
+        (sub, path)
+    };
+    let (missing_lo, missing_lo_config) = config("missing_lo", |t| t.replace("lo = [-3.0]\n", ""));
+    let (misspelt, misspelt_config) = config("misspelt", |t| t.replace("sparsity = 0.1", "sparsity = 0.1\nsparsityy = 0.2"));
+    let (inverse, inverse_config) = config("inverse", |t| t.replace("\"r^7\"]", "\"r^7\", \"1/r\"]"));
+    let sub = |name: &str| case_dir(dir, name);
     vec![
-        Case { name: "missing config key", args: run(missing_lo, &[]), expected: vec!["experiment.toml", "lo"] },
+        Case { name: "missing config key", args: run(&missing_lo, missing_lo_config, &[]), expected: vec!["experiment.toml", "lo"] },
+        Case {
+            name: "unknown config key",
+            args: run(&misspelt, misspelt_config, &[]),
+            expected: vec!["sparsityy", "experiment.toml"],
+        },
+        Case {
+            name: "inverse term without cut-off",
+            args: run(&inverse, inverse_config, &[]),
+            expected: vec!["1/r", "eps"],
+        },
+        Case {
+            name: "unknown --set key",
+            args: run(&sub("set_key"), small(), &["--set", "learn.lamda=0.1"]),
+            expected: vec!["lamda", "--set"],
+        },
+        Case {
+            name: "--set without value",
+            args: run(&sub("set_value"), small(), &["--set", "learn.sparsity"]),
+            expected: vec!["KEY=VALUE"],
+        },
+        Case {
+            name: "negative simulation step",
+            args: run(&sub("simulation_dt"), small(), &["--set", "simulation.dt=-0.001"]),
+            expected: vec!["simulation.dt"],
+        },
+        Case {
+            name: "negative diffusion",
+            args: run(&sub("diffusion"), small(), &["--set", "model.diffusion=-1"]),
+            expected: vec!["model.diffusion"],
+        },
         Case {
             name: "dictionary columns that are multiples",
-            args: run(small(), &["--set", "learn.dictionary=[\"r^0\", \"1[0,10)\", \"r^2\"]"]),
+            args: run(&sub("multiples"), small(), &["--set", "learn.dictionary=[\"r^0\", \"1[0,10)\", \"r^2\"]"]),
             expected: vec!["'1[0,10)'", "multiple of that of 'r^0'", "learn.dictionary"],
         },
         Case {
             name: "dictionary column that is zero",
-            args: run(small(), &["--set", "learn.dictionary=[\"r^1\", \"1[20,30)\"]"]),
+            args: run(&sub("zero_column"), small(), &["--set", "learn.dictionary=[\"r^1\", \"1[20,30)\"]"]),
             expected: vec!["'1[20,30)'", "zero column"],
         },
         Case {
             name: "dictionary term listed twice",
-            args: run(small(), &["--set", "learn.dictionary=[\"r^2\", \"r^2\"]"]),
+            args: run(&sub("twice"), small(), &["--set", "learn.dictionary=[\"r^2\", \"r^2\"]"]),
             expected: vec!["learn.dictionary", "listed twice"],
         },
         Case {
             name: "unstable solver step",
-            args: run(small(), &["--set", "meanfield.cfl=1.5"]),
+            args: run(&sub("cfl"), small(), &["--set", "meanfield.cfl=1.5"]),
             expected: vec!["meanfield.cfl", "(0, 1]"],
         },
         Case {
             name: "negative maximum solver step",
-            args: run(small(), &["--set", "meanfield.dt_max=-0.1"]),
+            args: run(&sub("dt_max"), small(), &["--set", "meanfield.dt_max=-0.1"]),
             expected: vec!["dt_max", "-0.1"],
+        },
+    ]
+}
+
+/// Bad settings and outputs given to `ips simulate`.
+fn simulate_cases(dir: &Path) -> Vec<Case> {
+    let simulate = |name: &str, out: &str, extra: &[&str]| -> Vec<String> {
+        let out = case_dir(dir, name).join(out);
+        let mut args = strings(&["simulate", &small(), "--out", &text(&out)]);
+        args.extend(strings(extra));
+        args
+    };
+    vec![
+        Case {
+            name: "simulation without particles",
+            args: simulate("no_particles", "t.npy", &["--set", "simulation.n_particles=0"]),
+            expected: vec!["simulation.n_particles = 0", "at least one particle"],
+        },
+        Case {
+            name: "simulation to a negative final time",
+            args: simulate("negative_t_final", "t.npy", &["--set", "simulation.t_final=-1"]),
+            expected: vec!["simulation.t_final = -1", "must be positive"],
+        },
+        Case {
+            name: "negative initial spread",
+            args: simulate("negative_sd", "t.npy", &["--set", "initial.components.0.sd=-0.3"]),
+            expected: vec!["initial.components[0].sd = -0.3", "must be positive"],
+        },
+        Case {
+            name: "simulation output of unknown type",
+            args: simulate("output_type", "t.xyz", &[]),
+            expected: vec!["t.xyz", "must end in .npy or .h5"],
+        },
+    ]
+}
+
+/// The artifacts of one short run of the small experiment, which the
+/// later stages' cases read or damage.
+struct Artifacts {
+    density: String,
+    model: String,
+    trajectories: String,
+    truncated_model: String,
+    /// An experiment in 2D, the wrong dimension for the 1D artifacts.
+    planar: String,
+}
+
+fn prepare_artifacts(dir: &Path) -> Artifacts {
+    let run = dir.join("run");
+    succeeds(&["run", &small(), "--out", &text(&run), "--until", "learn", "--set", "simulation.t_final=0.05"]);
+    let model = std::fs::read(run.join("model.json")).unwrap();
+    let truncated_model = dir.join("cut.json");
+    std::fs::write(&truncated_model, &model[..model.len() / 2]).unwrap();
+    Artifacts {
+        density: text(&run.join("density.npy")),
+        model: text(&run.join("model.json")),
+        trajectories: text(&run.join("trajectories.npy")),
+        truncated_model: text(&truncated_model),
+        planar: text(&experiment("radial-two-small.toml")),
+    }
+}
+
+/// Bad densities, settings and option mixes given to `ips learn`.
+fn learn_cases(dir: &Path, artifacts: &Artifacts) -> Vec<Case> {
+    let learn = |name: &str, density: &str, config: &str, extra: &[&str]| -> Vec<String> {
+        let out = case_dir(dir, name).join("model.json");
+        let mut args = strings(&["learn", "--density", density, "--config", config, "--out", &text(&out)]);
+        args.extend(strings(extra));
+        args
+    };
+    let sub = case_dir(dir, "simulated_as_density");
+    let simulated = text(&sub.join("t.npy"));
+    succeeds(&["simulate", &small(), "--out", &simulated, "--set", "simulation.t_final=0.01"]);
+    let absent = text(&dir.join("nothing.npy"));
+    vec![
+        Case { name: "missing density for learn", args: learn("missing_density", &absent, &small(), &[]), expected: vec!["nothing"] },
+        Case {
+            name: "trajectories given as density",
+            args: learn("simulated_as_density", &simulated, &small(), &[]),
+            expected: vec!["ips kde"],
+        },
+        Case {
+            name: "learn density of wrong dimension",
+            args: learn("learn_dimension", &artifacts.density, &artifacts.planar, &[]),
+            expected: vec!["density.npy' is 1D", "model.dim = 2"],
+        },
+        Case {
+            name: "density for a particle formulation",
+            args: learn("particle_formulation", &artifacts.density, &small(), &["--set", "learn.formulation=\"weak-particles\""]),
+            expected: vec!["weak-particles", "give --trajectories FILE instead of --density"],
+        },
+        Case {
+            name: "unknown learn formulation",
+            args: learn("unknown_formulation", &artifacts.density, &small(), &["--set", "learn.formulation=\"weird\""]),
+            expected: vec!["learn.formulation", "`weird`", "`strong`"],
+        },
+    ]
+}
+
+/// Bad initial densities, models and times given to `ips meanfield`.
+fn meanfield_cases(dir: &Path, artifacts: &Artifacts) -> Vec<Case> {
+    let meanfield = |name: &str, initial: &str, config: &str, extra: &[&str]| -> Vec<String> {
+        let out = case_dir(dir, name).join("solution.npy");
+        let mut args = strings(&["meanfield", "--initial", initial, "--config", config, "--out", &text(&out)]);
+        args.extend(strings(extra));
+        args
+    };
+    let density = artifacts.density.as_str();
+    vec![
+        Case {
+            name: "meanfield to a negative final time",
+            args: meanfield("meanfield_t_final", density, &small(), &["--set", "meanfield.t_final=-1"]),
+            expected: vec!["meanfield.t_final = -1", "choose an earlier snapshot or a later t_final"],
+        },
+        Case {
+            name: "meanfield snapshot out of range",
+            args: meanfield("snapshot", density, &small(), &["--snapshot", "1000"]),
+            expected: vec!["--snapshot 1000 is out of range", "51 snapshots"],
+        },
+        Case {
+            name: "truncated model for meanfield",
+            args: meanfield("meanfield_cut_model", density, &small(), &["--model", &artifacts.truncated_model]),
+            expected: vec!["cut.json", "cut short"],
+        },
+        Case {
+            name: "meanfield density of wrong dimension",
+            args: meanfield("meanfield_dimension", density, &artifacts.planar, &[]),
+            expected: vec!["density.npy' is 1D", "model.dim = 2"],
+        },
+        Case {
+            name: "trajectories as initial density",
+            args: meanfield("meanfield_trajectories", &artifacts.trajectories, &small(), &[]),
+            expected: vec!["trajectories.npy", "ips kde"],
+        },
+    ]
+}
+
+/// Bad models and densities given to `ips eval`.
+fn eval_cases(dir: &Path, artifacts: &Artifacts) -> Vec<Case> {
+    let eval = |name: &str, model: &str, density: Option<&str>, config: &str| -> Vec<String> {
+        let out = case_dir(dir, name).join("eval.json");
+        let mut args = strings(&["eval", "--model", model, "--config", config, "--out", &text(&out)]);
+        if let Some(density) = density {
+            args.extend(strings(&["--density", density]));
+        }
+        args
+    };
+    let record = artifacts.density.replace("density.npy", "density.json");
+    vec![
+        Case {
+            name: "truncated model for eval",
+            args: eval("eval_cut_model", &artifacts.truncated_model, None, &small()),
+            expected: vec!["cut.json", "cut short"],
+        },
+        Case {
+            name: "density record given as model",
+            args: eval("record_as_model", &record, None, &small()),
+            expected: vec!["density.json", "models come from `ips learn`"],
+        },
+        Case {
+            name: "eval density of wrong dimension",
+            args: eval("eval_dimension", &artifacts.model, Some(&artifacts.density), &artifacts.planar),
+            expected: vec!["density.npy' is 1D", "model.dim = 2"],
+        },
+        Case {
+            name: "trajectories as eval density",
+            args: eval("eval_trajectories", &artifacts.model, Some(&artifacts.trajectories), &small()),
+            expected: vec!["trajectories.npy", "ips kde"],
+        },
+    ]
+}
+
+/// Bad sweep files given to `ips sweep points`.
+fn sweep_cases(dir: &Path) -> Vec<Case> {
+    let sweep = |name: &str, body: &str| -> Vec<String> {
+        let path = case_dir(dir, name).join("sweep.toml");
+        std::fs::write(&path, format!("name = \"test\"\nexperiment = \"{}\"\n{body}", small())).unwrap();
+        strings(&["sweep", "points", &text(&path)])
+    };
+    let axis = "[[axes]]\nname = \"n\"\nkey = \"simulation.n_particles\"\n";
+    vec![
+        Case {
+            name: "unknown sweep key",
+            args: sweep("sweep_key", &format!("seedz = [1]\n{axis}values = [300]\n")),
+            expected: vec!["sweep.toml", "unknown field `seedz`", "`seeds`"],
+        },
+        Case {
+            name: "sweep axis without values",
+            args: sweep("sweep_values", &format!("seeds = [1]\n{axis}values = []\n")),
+            expected: vec!["sweep.toml", "axes[0].values", "at least one value"],
+        },
+        Case {
+            name: "missing sweep file",
+            args: strings(&["sweep", "points", &text(&dir.join("no_sweep.toml"))]),
+            expected: vec!["no_sweep.toml"],
+        },
+    ]
+}
+
+/// Bad plans given to `ips reproduce`. Each fails before any experiment runs.
+fn reproduce_cases(dir: &Path) -> Vec<Case> {
+    let reproduce = |name: &str, plan: &str, extra: &[&str]| -> Vec<String> {
+        let sub = case_dir(dir, name);
+        let path = sub.join("plan.toml");
+        std::fs::write(&path, plan).unwrap();
+        let mut args = strings(&["reproduce", "--plan", &text(&path), "--out", &text(&sub.join("out"))]);
+        args.extend(strings(extra));
+        args
+    };
+    let cubic = format!("[[experiment]]\nfile = '{}'\n", small());
+    vec![
+        Case {
+            name: "plan naming a missing experiment",
+            args: reproduce("plan_missing", "[[experiment]]\nfile = 'missing.toml'\n", &[]),
+            expected: vec!["plan.toml", "missing.toml", "relative to the plan's folder"],
+        },
+        Case {
+            name: "unknown plan key",
+            args: reproduce("plan_key", &format!("{cubic}tolerence = 0.1\n"), &[]),
+            expected: vec!["plan.toml", "unknown field `tolerence`"],
+        },
+        Case {
+            name: "joint of an unknown member",
+            args: reproduce("plan_joint", &format!("{cubic}[[joint]]\nname = 'j'\nmembers = ['ghost']\n"), &[]),
+            expected: vec!["[[joint]] 'j'", "'ghost'", "the plan has cubic-small"],
+        },
+        Case {
+            name: "--only naming no experiment",
+            args: reproduce("plan_only", &cubic, &["--only", "nothing"]),
+            expected: vec!["--only nothing", "the plan has cubic-small"],
+        },
+        Case {
+            name: "missing plan file",
+            args: strings(&["reproduce", "--plan", &text(&dir.join("no_plan.toml")), "--out", &text(&dir.join("unused"))]),
+            expected: vec!["no_plan.toml", "--plan FILE"],
         },
     ]
 }
@@ -407,8 +631,16 @@ fn config_cases(dir: &Path) -> Vec<Case> {
 #[test]
 fn every_bad_input_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cases = trajectory_cases(dir.path());
+    let artifacts = prepare_artifacts(dir.path());
+    let mut cases = run_cases(dir.path());
     cases.extend(config_cases(dir.path()));
+    cases.extend(trajectory_cases(&case_dir(dir.path(), "import")));
+    cases.extend(simulate_cases(dir.path()));
+    cases.extend(learn_cases(dir.path(), &artifacts));
+    cases.extend(meanfield_cases(dir.path(), &artifacts));
+    cases.extend(eval_cases(dir.path(), &artifacts));
+    cases.extend(sweep_cases(dir.path()));
+    cases.extend(reproduce_cases(dir.path()));
     for case in cases {
         let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
         let message = fails(&args);
@@ -416,6 +648,16 @@ fn every_bad_input_fails_cleanly() {
             assert!(message.contains(part), "{}: the message lacks {part:?}:\n{message}", case.name);
         }
     }
+}
+
+/// A mistake in [learn] is reported before the simulation runs.
+#[test]
+fn learn_mistake_caught_before_simulation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let message = fails(&["run", &small(), "--out", out.to_str().unwrap(), "--set", "learn.sparsity=2"]);
+    assert!(message.contains("learn.sparsity"), "{message}");
+    assert!(!out.join("trajectories.npy").exists(), "the simulation ran before the check");
 }
 
 /// An output named like an input's record is refused before anything is

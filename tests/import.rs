@@ -121,18 +121,6 @@ fn gap_in_frames_is_named_by_learn() {
 }
 
 #[test]
-fn object_array_is_not_unpickled() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("d.npy");
-    let config = experiment("cubic-small.toml");
-    let output = ips(&["kde", "--trajectories", layout("object.npy"), "--dt", "0.01", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(!output.status.success());
-    let message = stderr(&output);
-    assert!(message.contains("object.npy"), "{message}");
-    assert!(message.contains("never unpickles"), "{message}");
-}
-
-#[test]
 fn csv_run_learns_like_npy_run() {
     let dir = tempfile::tempdir().unwrap();
     let config = experiment("cubic-small.toml");

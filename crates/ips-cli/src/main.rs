@@ -383,6 +383,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
             let spec = stages::meanfield_spec(&experiment, &initial, snapshot, model.as_deref(), &out);
             pipeline.stage(spec, |p| {
                 let density = stages::read_density(&initial)?;
+                stages::check_density_dimension(&density, &initial, &experiment)?;
                 let model = model.as_deref().map(stages::read_model).transpose()?;
                 stages::meanfield(&density, snapshot, &experiment, model.as_ref(), &out, p, ui)
             })

@@ -149,6 +149,7 @@ struct Outcome {
 /// that failed.
 pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rerun: Rerun, ui: &Ui) -> Result<()> {
     let plan = Plan::load(plan_path)?;
+    let mut names = Vec::new();
     let mut selected = Vec::new();
     for entry in &plan.experiments {
         let file = if small {
@@ -158,10 +159,16 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
         } else {
             entry.file.clone()
         };
-        let mut experiment = Experiment::load(&file, &entry.set)?;
+        let mut experiment = Experiment::load(&file, &entry.set).with_context(|| {
+            format!(
+                "loading an experiment of the plan '{}' failed; its paths are relative to the plan's folder",
+                plan_path.display()
+            )
+        })?;
         if let Some(name) = &entry.name {
             experiment.name = if small { format!("{name}-small") } else { name.clone() };
         }
+        names.push(experiment.name.clone());
         if only.is_empty() || only.iter().any(|name| *name == experiment.name) {
             // The small variants are for checking that everything runs; their
             // few particles do not reach the targets of the full runs.
@@ -179,6 +186,7 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
             bail!("--only {name}: no experiment of that name in the plan; the plan has {}", known.join(", "));
         }
     }
+    check_members(&plan, &names, plan_path)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating the output directory '{}' failed", out.display()))?;
 
     let start = Instant::now();
@@ -255,6 +263,27 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
     let failed: Vec<&str> = outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.name.as_str()).collect();
     if !failed.is_empty() {
         bail!("{} of {} experiments failed: {} (see summary.md)", failed.len(), outcomes.len(), failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Checks that every member of a `[[joint]]` or `[[free_energy]]` entry
+/// names an experiment of the plan. A member outside `--only` is skipped
+/// when the plan runs, but one outside the plan is a typing mistake.
+fn check_members(plan: &Plan, names: &[String], plan_path: &Path) -> Result<()> {
+    let groups = plan.joints.iter().map(|j| ("joint", &j.name, &j.members));
+    let groups = groups.chain(plan.free_energies.iter().map(|g| ("free_energy", &g.name, &g.members)));
+    for (kind, group, members) in groups {
+        for member in members {
+            let small = format!("{member}-small");
+            if !names.iter().any(|name| name == member || *name == small) {
+                bail!(
+                    "[[{kind}]] '{group}' of the plan '{}' names the member '{member}', but no experiment has that name; the plan has {}",
+                    plan_path.display(),
+                    names.join(", ")
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -338,7 +338,22 @@ pub(crate) fn write_density(density: &Density, out: &Path) -> Result<()> {
 /// Reads a model written by `ips learn`: `model.json` or `model.h5`.
 pub fn read_model(path: &Path) -> Result<LearnedModel> {
     let model = if is_hdf5_path(path) { h5::read_record(path, "model") } else { read_json(path) };
-    model.with_context(|| format!("reading the model '{}' failed", path.display()))
+    model.with_context(|| format!("reading the model '{}' failed; models come from `ips learn`", path.display()))
+}
+
+/// Checks that the density at `path` has the dimension of the experiment,
+/// whose settings (D, grid, kernel) would otherwise be applied to another
+/// system without complaint.
+pub fn check_density_dimension(density: &Density, path: &Path, experiment: &Experiment) -> Result<()> {
+    let dim = density.meta.grid.dim();
+    if dim != experiment.model.dim {
+        bail!(
+            "the density '{}' is {dim}D but the experiment has model.dim = {}; give the density of this experiment or its own experiment file",
+            path.display(),
+            experiment.model.dim
+        );
+    }
+    Ok(())
 }
 
 /// Writes the model as JSON, or as HDF5 with the term table as datasets.
@@ -378,6 +393,10 @@ fn write_evaluation(evaluation: &Evaluation, out: &Path) -> Result<()> {
 /// into one regression) and writes `model.json` to `out`.
 pub fn learn(paths: &[PathBuf], experiment: &Experiment, out: &Path, provenance: Provenance, ui: &Ui) -> Result<()> {
     let densities = paths.iter().map(|path| read_density(path)).collect::<Result<Vec<_>>>()?;
+    for (index, (density, path)) in densities.iter().zip(paths).enumerate() {
+        check_density_dimension(density, path, experiment)
+            .with_context(|| format!("density {} of {}", index + 1, paths.len()))?;
+    }
     let known_diffusion = experiment.model.diffusion.or_else(|| densities.iter().find_map(|d| d.meta.diffusion));
     let references: Vec<&Density> = densities.iter().collect();
     let model = ips_learn::learn_joint(&references, &experiment.learn, known_diffusion, experiment.seed)?;
@@ -457,7 +476,16 @@ pub fn evaluate(
     ui: &Ui,
 ) -> Result<()> {
     let model = read_model(model)?;
-    let density = density.map(read_density).transpose()?;
+    let density = match density {
+        Some(path) => {
+            let density = read_density(path)?;
+            if let Some(experiment) = experiment {
+                check_density_dimension(&density, path, experiment)?;
+            }
+            Some(density)
+        }
+        None => None,
+    };
     let density = density.as_ref();
     let truth = experiment
         .and_then(|e| e.model.kernel.clone())

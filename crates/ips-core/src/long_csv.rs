@@ -273,6 +273,13 @@ impl Layout {
 
 /// Sorts rows into frames by time and checks values and ids.
 fn group_frames(mut rows: Vec<Row>, layout: &Layout, source: &str) -> Result<ParticleFrames> {
+    if rows.is_empty() {
+        return Err(CoreError::invalid(
+            format!("rows of {source}"),
+            0,
+            "the file has a header line but no data rows; check that the export wrote the tracks",
+        ));
+    }
     for row in &rows {
         if !row.time.is_finite() {
             return Err(CoreError::invalid(

@@ -246,8 +246,18 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     })?;
     serde_json::from_str(&text).map_err(|e| CoreError::Json {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: json_problem(&e),
     })
+}
+
+/// Describes a JSON decoding error. An early end gets a hint, because its
+/// usual cause is a write or copy that was cut short.
+fn json_problem(error: &serde_json::Error) -> String {
+    if error.is_eof() {
+        format!("{error}; the file ends before its JSON does, so it was probably cut short: write it again")
+    } else {
+        error.to_string()
+    }
 }
 
 /// Reads an NPY array of any shape as `f64` in C order. Every format
