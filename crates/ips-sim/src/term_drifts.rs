@@ -10,10 +10,10 @@
 //! y^(k-p) L_p - (-y)^(k-p) R_p]`, with `L_p`, `R_p` the power sums of the
 //! particles strictly left and right of `y`. Other 1D terms use the direct
 //! sum of a one-term kernel. In 2D, up to [`MESH_MIN_PARTICLES`] particles
-//! use the direct sum too; more use the simulator's particle–mesh method
-//! ([`ParticleMeshDrift`] with [`DEFAULT_MESH_CELLS`] cells per axis), whose
-//! error is about 1e-4 of the largest drift for fields smooth away from 0
-//! and first order, a few per cent, for fields that jump at 0 (the `r^0`
+//! use the direct sum too. More particles use the simulator's particle–mesh
+//! method ([`ParticleMeshDrift`] with [`DEFAULT_MESH_CELLS`] cells per axis).
+//! Its error is about 1e-4 of the largest drift for fields smooth away from
+//! 0, and first order, a few per cent, for fields that jump at 0 (the `r^0`
 //! term and indicators).
 
 use ips_core::{Convention, Kernel, KernelTerm, Term};
@@ -36,9 +36,9 @@ pub struct TermDrifts {
 }
 
 /// Particle count from which the 2D term drifts come from the particle
-/// mesh. Below it the direct sum, exact and `O(N^2)`, is as fast: at 2000
-/// particles one term costs 4e6 pair evaluations, about the work of the
-/// three FFTs of a 128-cell mesh.
+/// mesh. Below it the exact direct sum is kept. By estimate, not by
+/// benchmark, it costs about as much there: 4e6 pair evaluations per term
+/// at 2000 particles against the three FFTs of a 128-cell mesh.
 pub const MESH_MIN_PARTICLES: usize = 2000;
 
 impl TermDrifts {
