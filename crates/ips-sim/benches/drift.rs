@@ -25,13 +25,21 @@ fn positions(n: usize, dim: usize) -> Vec<f64> {
     x
 }
 
+/// The prefix-sum method for `phi = 3 r^2` and for a kernel of degree 7,
+/// the largest of the case A dictionary.
 fn prefix_sum_1d(c: &mut Criterion) {
-    let mut group = c.benchmark_group("prefix_sum_1d");
+    prefix_sum_by_kernel(c, "prefix_sum_1d", &[0.0, 0.0, 3.0], &[1_000, 10_000, 100_000, 1_000_000]);
+    let degree_7 = [0.3, -1.0, 3.0, 0.5, -0.2, 0.1, -0.05, 0.01];
+    prefix_sum_by_kernel(c, "prefix_sum_1d_degree_7", &degree_7, &[10_000, 1_000_000]);
+}
+
+fn prefix_sum_by_kernel(c: &mut Criterion, name: &str, coefficients: &[f64], sizes: &[usize]) {
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
-    for n in [1_000usize, 10_000, 100_000, 1_000_000] {
+    for &n in sizes {
         let x = positions(n, 1);
         let mut drift = vec![0.0; n];
-        let mut method = PrefixSumDrift::new(vec![0.0, 0.0, 3.0]);
+        let mut method = PrefixSumDrift::new(coefficients.to_vec());
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| method.evaluate(&x, &mut drift));

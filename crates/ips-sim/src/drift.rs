@@ -11,7 +11,11 @@ use crate::sorting::sort_positions;
 /// Direct pairwise sum, `O(N^2)`, parallel over particles. Each particle's
 /// sum runs over `j` in a fixed order, so the result does not depend on the
 /// threads. Polynomial kernels take a branch-free path that the compiler
-/// vectorises; other kernels call [`Kernel::phi`] for every pair.
+/// vectorises, and other kernels call [`Kernel::phi`] for every pair.
+///
+/// NOTE: in 2D, CPUs with AVX2 and FMA run a copy with fused multiply-adds
+/// and 8 partial sums instead of 4, so their drift differs from that of
+/// other CPUs by rounding, and so do seeded 2D trajectories.
 pub fn direct(kernel: &Kernel, positions: &[f64], dim: usize, drift: &mut [f64]) {
     let n = positions.len() / dim;
     let scale = -1.0 / n as f64;
@@ -86,43 +90,142 @@ fn direct_polynomial_2d(p: &[f64], positions: &[f64], scale: f64, drift: &mut [f
     // Structure of arrays, so that the inner loop reads two contiguous streams.
     let xs: Vec<f64> = positions.iter().step_by(2).copied().collect();
     let ys: Vec<f64> = positions.iter().skip(1).step_by(2).copied().collect();
+    // phi(r)/r = p_0/r + sum_{k>=1} p_k r^(k-1): the division is needed
+    // only for a constant term, and the pair at distance zero gives 0.
+    let pair_factor = PairFactor {
+        constant: p.first().copied().unwrap_or(0.0),
+        rest: p.get(1..).unwrap_or(&[]),
+    };
+    let fused = avx2_fma_available();
     drift.par_chunks_mut(2).enumerate().for_each(|(i, out)| {
-        let (xi, yi) = (xs[i], ys[i]);
-        // phi(r)/r = p_0/r + sum_{k>=1} p_k r^(k-1): the division is needed
-        // only for a constant term, and the pair at distance zero gives 0.
-        let constant = p.first().copied().unwrap_or(0.0);
-        let rest = p.get(1..).unwrap_or(&[]);
-        let pair_term = |xj: f64, yj: f64| {
-            let (dx, dy) = (xi - xj, yi - yj);
-            let r = (dx * dx + dy * dy).sqrt();
-            let mut f = horner(rest, r);
-            if constant != 0.0 {
-                let inverse = if r > 0.0 { 1.0 / r } else { 0.0 };
-                f += constant * inverse;
-            }
-            (f * dx, f * dy)
+        let (sx, sy) = if fused {
+            // SAFETY: the CPU supports AVX2 and FMA, as checked above.
+            unsafe { pair_sums_2d_avx2(&pair_factor, &xs, &ys, xs[i], ys[i]) }
+        } else {
+            pair_sums_2d::<false, LANES>(&pair_factor, &xs, &ys, xs[i], ys[i])
         };
-        let (mut lanes_x, mut lanes_y) = ([0.0; LANES], [0.0; LANES]);
-        let x_chunks = xs.chunks_exact(LANES);
-        let y_chunks = ys.chunks_exact(LANES);
-        let (x_tail, y_tail) = (x_chunks.remainder(), y_chunks.remainder());
-        for (xc, yc) in x_chunks.zip(y_chunks) {
-            for lane in 0..LANES {
-                let (fx, fy) = pair_term(xc[lane], yc[lane]);
-                lanes_x[lane] += fx;
-                lanes_y[lane] += fy;
-            }
-        }
-        let (mut sx, mut sy) = (lanes_x.iter().sum::<f64>(), lanes_y.iter().sum::<f64>());
-        for (&xj, &yj) in x_tail.iter().zip(y_tail) {
-            let (fx, fy) = pair_term(xj, yj);
-            sx += fx;
-            sy += fy;
-        }
         out[0] = scale * sx;
         out[1] = scale * sy;
     });
 }
+
+/// Checks at run time whether this CPU supports AVX2 and FMA, so the
+/// binary still runs on any x86-64.
+pub fn avx2_fma_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `phi(r)/r` of a polynomial kernel, split into `p_0/r` and a polynomial.
+struct PairFactor<'a> {
+    constant: f64,
+    rest: &'a [f64],
+}
+
+impl PairFactor<'_> {
+    /// Evaluates `phi(r)/r`, 0 at `r = 0`. `FUSED` uses fused multiply-adds,
+    /// which is fast only where the target has FMA instructions.
+    #[inline(always)]
+    fn at<const FUSED: bool>(&self, r: f64) -> f64 {
+        let mut f = self.rest.iter().rev().fold(0.0, |acc: f64, &c| {
+            if FUSED {
+                acc.mul_add(r, c)
+            } else {
+                acc * r + c
+            }
+        });
+        if self.constant != 0.0 {
+            let inverse = if r > 0.0 { 1.0 / r } else { 0.0 };
+            f += self.constant * inverse;
+        }
+        f
+    }
+}
+
+/// Sums the pair terms of one particle in a copy compiled for AVX2 and FMA,
+/// with 256-bit vectors and twice the lanes of the generic copy. Its sums
+/// differ from those of the generic copy only by rounding.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, see [`avx2_fma_available`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pair_sums_2d_avx2(pair_factor: &PairFactor, xs: &[f64], ys: &[f64], xi: f64, yi: f64) -> (f64, f64) {
+    pair_sums_2d::<true, { 2 * LANES }>(pair_factor, xs, ys, xi, yi)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn pair_sums_2d_avx2(pair_factor: &PairFactor, xs: &[f64], ys: &[f64], xi: f64, yi: f64) -> (f64, f64) {
+    pair_sums_2d::<false, LANES>(pair_factor, xs, ys, xi, yi)
+}
+
+/// `sum_j phi(r_ij)/r_ij (x_i - x_j)` for one particle `(xi, yi)`, in
+/// `WIDTH` independent partial sums that the compiler maps to vector lanes.
+#[inline(always)]
+fn pair_sums_2d<const FUSED: bool, const WIDTH: usize>(
+    pair_factor: &PairFactor,
+    xs: &[f64],
+    ys: &[f64],
+    xi: f64,
+    yi: f64,
+) -> (f64, f64) {
+    let pair_term = |xj: f64, yj: f64| {
+        let (dx, dy) = (xi - xj, yi - yj);
+        let r_squared = if FUSED { dx.mul_add(dx, dy * dy) } else { dx * dx + dy * dy };
+        let f = pair_factor.at::<FUSED>(r_squared.sqrt());
+        (f * dx, f * dy)
+    };
+    let (mut lanes_x, mut lanes_y) = ([0.0; WIDTH], [0.0; WIDTH]);
+    let x_chunks = xs.chunks_exact(WIDTH);
+    let y_chunks = ys.chunks_exact(WIDTH);
+    let (x_tail, y_tail) = (x_chunks.remainder(), y_chunks.remainder());
+    for (xc, yc) in x_chunks.zip(y_chunks) {
+        // Each step runs across all lanes, so the lane loops become vector
+        // instructions, but the same terms in a per-pair loop stay scalar.
+        let (mut dx, mut dy, mut r) = ([0.0f64; WIDTH], [0.0f64; WIDTH], [0.0f64; WIDTH]);
+        for lane in 0..WIDTH {
+            dx[lane] = xi - xc[lane];
+            dy[lane] = yi - yc[lane];
+            let r_squared = if FUSED { dx[lane].mul_add(dx[lane], dy[lane] * dy[lane]) } else { dx[lane] * dx[lane] + dy[lane] * dy[lane] };
+            r[lane] = r_squared.sqrt();
+        }
+        let mut f = [0.0f64; WIDTH];
+        for &c in pair_factor.rest.iter().rev() {
+            for lane in 0..WIDTH {
+                f[lane] = if FUSED { f[lane].mul_add(r[lane], c) } else { f[lane] * r[lane] + c };
+            }
+        }
+        if pair_factor.constant != 0.0 {
+            for lane in 0..WIDTH {
+                let inverse = if r[lane] > 0.0 { 1.0 / r[lane] } else { 0.0 };
+                f[lane] += pair_factor.constant * inverse;
+            }
+        }
+        for lane in 0..WIDTH {
+            lanes_x[lane] += f[lane] * dx[lane];
+            lanes_y[lane] += f[lane] * dy[lane];
+        }
+    }
+    let (mut sx, mut sy) = (lanes_x.iter().sum::<f64>(), lanes_y.iter().sum::<f64>());
+    for (&xj, &yj) in x_tail.iter().zip(y_tail) {
+        let (fx, fy) = pair_term(xj, yj);
+        sx += fx;
+        sy += fy;
+    }
+    (sx, sy)
+}
+
+/// Sorted positions per chunk of the parallel passes of [`PrefixSumDrift`].
+/// A chunk is extended past this length to the end of a run of tied
+/// positions, so its boundaries depend on N and on the positions but never
+/// on the number of threads, and neither does the drift.
+const CHUNK: usize = 4096;
 
 /// Exact drift of a 1D polynomial kernel `phi(r) = sum_k p_k r^k` in
 /// `O(N log N)`.
@@ -134,23 +237,30 @@ fn direct_polynomial_2d(p: &[f64], positions: &[f64], scale: f64, drift: &mut [f
 /// cancels catastrophically for large `|x|`. Particles at exactly the same
 /// position are on neither side, as in the direct sum.
 ///
-/// The buffers are kept between calls so a simulation allocates them once.
+/// The sums are streamed. Each chunk of sorted positions starts from the
+/// power sums of the chunks before and after it. It adds its left terms in
+/// one pass and its right terms in a reverse pass, so memory stays at a
+/// few values per particle. The buffers are kept between calls so a
+/// simulation allocates them once.
 #[derive(Debug, Clone)]
 pub struct PrefixSumDrift {
     coefficients: Vec<f64>,
-    /// `shifted[p][j] = c_(p+j) C(p+j, p)`: the coefficients of
-    /// `A_p(y) = phi^(p)(y) / p!`, so that the sum over particles is
-    /// `sum_p (-1)^p L_p A_p(y) - R_p A_p(-y)`.
-    shifted: Vec<Vec<f64>>,
+    /// `shifted[p * powers + j] = c_(p+j) C(p+j, p)`, zero for
+    /// `p + j > degree`: the coefficients of `A_p(y) = phi^(p)(y) / p!`, so
+    /// that the sum over particles is `sum_p (-1)^p L_p A_p(y) - R_p A_p(-y)`.
+    shifted: Vec<f64>,
     /// `(position, particle)` pairs in sorted order, and sorting buffers.
     keyed: Vec<(f64, u32)>,
     scratch: Vec<(f64, u32)>,
     counts: Vec<u32>,
+    /// Centred positions in sorted order.
     sorted: Vec<f64>,
-    /// `left[s * powers + p]`: sum of `y^p` over sorted positions before `s`.
-    left: Vec<f64>,
-    /// `right[s * powers + p]`: sum of `y^p` over sorted positions after `s`.
-    right: Vec<f64>,
+    /// Drift of the particle at each sorted index.
+    sorted_drift: Vec<f64>,
+    /// First sorted index of each chunk, and N at the end.
+    boundaries: Vec<usize>,
+    /// `chunk_sums[c * powers + p]`: sum of `y^p` over chunk `c`.
+    chunk_sums: Vec<f64>,
 }
 
 impl PrefixSumDrift {
@@ -165,9 +275,13 @@ impl PrefixSumDrift {
             }
             binomial[k] = row;
         }
-        let shifted = (0..=degree)
-            .map(|p| (p..=degree).map(|k| coefficients[k] * binomial[k][p]).collect())
-            .collect();
+        let powers = degree + 1;
+        let mut shifted = vec![0.0; powers * powers];
+        for p in 0..powers {
+            for k in p..powers {
+                shifted[p * powers + k - p] = coefficients[k] * binomial[k][p];
+            }
+        }
         PrefixSumDrift {
             coefficients,
             shifted,
@@ -175,8 +289,9 @@ impl PrefixSumDrift {
             scratch: Vec::new(),
             counts: Vec::new(),
             sorted: Vec::new(),
-            left: Vec::new(),
-            right: Vec::new(),
+            sorted_drift: Vec::new(),
+            boundaries: Vec::new(),
+            chunk_sums: Vec::new(),
         }
     }
 
@@ -193,94 +308,199 @@ impl PrefixSumDrift {
         if self.keyed.len() != n {
             self.keyed = (0..n as u32).map(|i| (0.0, i)).collect();
         }
-        for pair in self.keyed.iter_mut() {
-            pair.0 = positions[pair.1 as usize];
-        }
+        self.keyed
+            .par_iter_mut()
+            .with_min_len(CHUNK)
+            .for_each(|pair| pair.0 = positions[pair.1 as usize]);
         sort_positions(&mut self.keyed, &mut self.scratch, &mut self.counts);
-        self.sorted.clear();
+        self.sorted.resize(n, 0.0);
         self.sorted
-            .extend(self.keyed.iter().map(|&(x, _)| x - centre));
+            .par_iter_mut()
+            .zip(self.keyed.par_iter())
+            .with_min_len(CHUNK)
+            .for_each(|(y, &(x, _))| *y = x - centre);
 
-        self.left.resize(powers * n, 0.0);
-        self.right.resize(powers * n, 0.0);
-        self.accumulate_sides(n, powers);
+        self.find_chunks();
+        self.sum_chunks(powers);
+        self.sum_sides(powers, -1.0 / n as f64);
 
-        let scale = -1.0 / n as f64;
-        let (sorted, left, right, shifted) = (&self.sorted, &self.left, &self.right, &self.shifted);
-        let values: Vec<f64> = (0..n)
-            .into_par_iter()
-            .with_min_len(4096)
-            .map(|s| {
-                let y = sorted[s];
-                let sides = s * powers..(s + 1) * powers;
-                let (left, right) = (&left[sides.clone()], &right[sides]);
-                let mut total = 0.0;
-                for (p, a) in shifted.iter().enumerate() {
-                    // Horner evaluation of A_p at y and at -y.
-                    let (mut at_y, mut at_minus_y) = (0.0, 0.0);
-                    for &coefficient in a.iter().rev() {
-                        at_y = at_y * y + coefficient;
-                        at_minus_y = -at_minus_y * y + coefficient;
-                    }
-                    let sign = if p % 2 == 0 { 1.0 } else { -1.0 };
-                    total += sign * left[p] * at_y - right[p] * at_minus_y;
-                }
-                scale * total
-            })
-            .collect();
-        for (s, &(_, i)) in self.keyed.iter().enumerate() {
-            drift[i as usize] = values[s];
+        for (&(_, i), &value) in self.keyed.iter().zip(&self.sorted_drift) {
+            drift[i as usize] = value;
         }
     }
 
-    /// Fills the strict left and right power sums, grouping tied positions.
-    fn accumulate_sides(&mut self, n: usize, powers: usize) {
-        let sorted = &self.sorted;
-        let mut run_start = 0;
-        let mut running = vec![0.0; powers];
-        while run_start < n {
-            let mut run_end = run_start + 1;
-            while run_end < n && sorted[run_end] == sorted[run_start] {
-                run_end += 1;
+    /// Splits the sorted positions into chunks of [`CHUNK`], each extended
+    /// to the end of its last run of tied positions so no run is split.
+    fn find_chunks(&mut self) {
+        let (sorted, n) = (&self.sorted, self.sorted.len());
+        self.boundaries.clear();
+        self.boundaries.push(0);
+        let mut start = CHUNK;
+        while start < n {
+            while start < n && sorted[start] == sorted[start - 1] {
+                start += 1;
             }
-            for s in run_start..run_end {
-                // A plain loop: a slice copy of a few values calls memcpy.
-                for (slot, &sum) in self.left[s * powers..(s + 1) * powers].iter_mut().zip(&running) {
-                    *slot = sum;
+            if start < n {
+                self.boundaries.push(start);
+            }
+            start += CHUNK;
+        }
+        self.boundaries.push(n);
+    }
+
+    /// Fills `chunk_sums` with the power sums of each chunk.
+    fn sum_chunks(&mut self, powers: usize) {
+        let chunks = self.boundaries.len() - 1;
+        self.chunk_sums.clear();
+        self.chunk_sums.resize(chunks * powers, 0.0);
+        let (sorted, boundaries) = (&self.sorted, &self.boundaries);
+        self.chunk_sums
+            .par_chunks_mut(powers)
+            .enumerate()
+            .for_each(|(c, sums)| {
+                for &y in &sorted[boundaries[c]..boundaries[c + 1]] {
+                    add_powers(sums, y, 1.0);
                 }
+            });
+    }
+
+    /// Fills `sorted_drift` chunk by chunk: a forward pass writes the terms
+    /// of the particles to the left, a backward pass adds those to the right.
+    fn sum_sides(&mut self, powers: usize, scale: f64) {
+        let chunks = self.boundaries.len() - 1;
+        // Power sums of all chunks before and after each chunk, summed in a
+        // fixed order.
+        let mut before = vec![0.0; chunks * powers];
+        let mut after = vec![0.0; chunks * powers];
+        for c in 1..chunks {
+            for p in 0..powers {
+                before[c * powers + p] = before[(c - 1) * powers + p] + self.chunk_sums[(c - 1) * powers + p];
             }
-            let y = sorted[run_start];
-            let mut y_power = 1.0;
-            for sum in running.iter_mut() {
-                *sum += (run_end - run_start) as f64 * y_power;
-                y_power *= y;
+        }
+        for c in (0..chunks.saturating_sub(1)).rev() {
+            for p in 0..powers {
+                after[c * powers + p] = after[(c + 1) * powers + p] + self.chunk_sums[(c + 1) * powers + p];
             }
-            run_start = run_end;
         }
 
-        let mut run_end = n;
-        running.fill(0.0);
-        while run_end > 0 {
-            let mut run_start = run_end - 1;
-            while run_start > 0 && sorted[run_start - 1] == sorted[run_end - 1] {
-                run_start -= 1;
-            }
-            for s in run_start..run_end {
-                // A plain loop: a slice copy of a few values calls memcpy.
-                for (slot, &sum) in self.right[s * powers..(s + 1) * powers].iter_mut().zip(&running) {
-                    *slot = sum;
-                }
-            }
-            let y = sorted[run_start];
-            let mut y_power = 1.0;
-            for sum in running.iter_mut() {
-                *sum += (run_end - run_start) as f64 * y_power;
-                y_power *= y;
-            }
-            run_end = run_start;
+        self.sorted_drift.resize(self.sorted.len(), 0.0);
+        let mut outputs = Vec::with_capacity(chunks);
+        let mut rest = self.sorted_drift.as_mut_slice();
+        for c in 0..chunks {
+            let (head, tail) = rest.split_at_mut(self.boundaries[c + 1] - self.boundaries[c]);
+            outputs.push(head);
+            rest = tail;
         }
+        let (sorted, boundaries, shifted) = (&self.sorted, &self.boundaries, &self.shifted);
+        outputs.into_par_iter().enumerate().for_each(|(c, out)| {
+            let ys = &sorted[boundaries[c]..boundaries[c + 1]];
+            let mut left = before[c * powers..(c + 1) * powers].to_vec();
+            let mut right = after[c * powers..(c + 1) * powers].to_vec();
+            sum_chunk(shifted, ys, &mut left, &mut right, out, scale);
+        });
     }
 }
+
+/// Writes the drift of one chunk of sorted positions `ys` into `out`.
+/// `left` and `right` enter with the power sums of the positions before
+/// and after the chunk. Kernels of up to 12 powers run a copy compiled for
+/// their number of powers, because the unrolled loops are faster.
+fn sum_chunk(shifted: &[f64], ys: &[f64], left: &mut [f64], right: &mut [f64], out: &mut [f64], scale: f64) {
+    macro_rules! dispatch {
+        ($($powers:literal)*) => {
+            match left.len() {
+                $($powers => sum_chunk_fixed::<$powers>(shifted, ys, left, right, out, scale),)*
+                _ => sum_chunk_generic(shifted, ys, left, right, out, scale),
+            }
+        };
+    }
+    dispatch!(1 2 3 4 5 6 7 8 9 10 11 12);
+}
+
+fn sum_chunk_fixed<const POWERS: usize>(
+    shifted: &[f64],
+    ys: &[f64],
+    left: &mut [f64],
+    right: &mut [f64],
+    out: &mut [f64],
+    scale: f64,
+) {
+    // Local copies, so the sums stay in registers.
+    let mut left: [f64; POWERS] = (&*left).try_into().expect("one left sum per power");
+    let mut right: [f64; POWERS] = (&*right).try_into().expect("one right sum per power");
+    sum_chunk_generic(&shifted[..POWERS * POWERS], ys, &mut left, &mut right, out, scale);
+}
+
+#[inline(always)]
+fn sum_chunk_generic(shifted: &[f64], ys: &[f64], left: &mut [f64], right: &mut [f64], out: &mut [f64], scale: f64) {
+    add_left_terms(shifted, ys, left, out);
+    add_right_terms(shifted, ys, right, out);
+    for value in out.iter_mut() {
+        *value *= scale;
+    }
+}
+
+/// Adds `count * y^p` to `sums[p]` for every power `p`.
+#[inline(always)]
+fn add_powers(sums: &mut [f64], y: f64, count: f64) {
+    let mut y_power = count;
+    for sum in sums.iter_mut() {
+        *sum += y_power;
+        y_power *= y;
+    }
+}
+
+/// Length of the run of positions equal to `ys[0]`.
+#[inline(always)]
+fn run_length(ys: &[f64]) -> usize {
+    ys.iter().take_while(|&&y| y == ys[0]).count()
+}
+
+/// Writes `sum_p (-1)^p L_p A_p(y)` for each sorted position `y` of a
+/// chunk into `out`, where `left` enters with the power sums of everything
+/// before the chunk. Tied positions share their left sums.
+#[inline(always)]
+fn add_left_terms(shifted: &[f64], ys: &[f64], left: &mut [f64], out: &mut [f64]) {
+    let powers = left.len();
+    let mut s = 0;
+    while s < ys.len() {
+        let run = run_length(&ys[s..]);
+        let y = ys[s];
+        let mut total = 0.0;
+        for (p, a) in shifted.chunks_exact(powers).enumerate() {
+            let at_y = a[..powers - p].iter().rev().fold(0.0, |acc, &coefficient| acc * y + coefficient);
+            let sign = if p % 2 == 0 { 1.0 } else { -1.0 };
+            total += sign * left[p] * at_y;
+        }
+        out[s..s + run].fill(total);
+        add_powers(left, y, run as f64);
+        s += run;
+    }
+}
+
+/// Subtracts `sum_p R_p A_p(-y)` from `out` for each sorted position `y`
+/// of a chunk, from the last to the first, where `right` enters with the
+/// power sums of everything after the chunk.
+#[inline(always)]
+fn add_right_terms(shifted: &[f64], ys: &[f64], right: &mut [f64], out: &mut [f64]) {
+    let powers = right.len();
+    let mut end = ys.len();
+    while end > 0 {
+        let y = ys[end - 1];
+        let run = ys[..end].iter().rev().take_while(|&&v| v == y).count();
+        let mut total = 0.0;
+        for (p, a) in shifted.chunks_exact(powers).enumerate() {
+            let at_minus_y = a[..powers - p].iter().rev().fold(0.0, |acc, &coefficient| -acc * y + coefficient);
+            total += right[p] * at_minus_y;
+        }
+        for value in &mut out[end - run..end] {
+            *value -= total;
+        }
+        add_powers(right, y, run as f64);
+        end -= run;
+    }
+}
+
 
 #[cfg(test)]
 mod tests {
@@ -333,6 +553,60 @@ mod tests {
         }
     }
 
+    /// Several chunks, with runs of tied positions across the nominal chunk
+    /// boundaries and one run longer than a chunk, against the direct sum.
+    #[test]
+    fn prefix_sum_chunks_match_direct() {
+        let mut rng = stream(13, 0, 0);
+        let n = 3 * CHUNK + 517;
+        // Positions on a grid of 1/1000, so about 12 particles share each.
+        let mut x: Vec<f64> = (0..n).map(|_| (rng.random::<f64>() * 1000.0).floor() / 1000.0 - 0.3).collect();
+        x[..CHUNK + 50].fill(0.25);
+        for coefficients in [vec![1.0, 2.0, 3.0], vec![0.3, -1.0, 3.0, 0.5, -0.2, 0.1, -0.05, 0.01]] {
+            let kernel = polynomial_kernel(&coefficients);
+            let mut expected = vec![0.0; n];
+            direct(&kernel, &x, 1, &mut expected);
+            let mut fast = vec![0.0; n];
+            PrefixSumDrift::new(coefficients.clone()).evaluate(&x, &mut fast);
+            let error = max_relative_error(&fast, &expected);
+            assert!(error < 1e-10, "coefficients {coefficients:?}: relative error {error:e}");
+        }
+    }
+
+    /// Kernels of more powers than the unrolled copies take the generic path.
+    #[test]
+    fn prefix_sum_high_degree_matches_direct() {
+        let mut rng = stream(17, 0, 0);
+        let n = CHUNK + 300;
+        let x: Vec<f64> = (0..n).map(|_| 0.6 * rng.random::<f64>() - 0.3).collect();
+        let coefficients: Vec<f64> = (0..14).map(|k| 1.0 / (k as f64 + 1.0)).collect();
+        let kernel = polynomial_kernel(&coefficients);
+        let mut expected = vec![0.0; n];
+        direct(&kernel, &x, 1, &mut expected);
+        let mut fast = vec![0.0; n];
+        PrefixSumDrift::new(coefficients).evaluate(&x, &mut fast);
+        let error = max_relative_error(&fast, &expected);
+        assert!(error < 1e-10, "relative error {error:e}");
+    }
+
+    /// The chunks do not depend on the thread count, so neither does the
+    /// drift, bit for bit.
+    #[test]
+    fn prefix_sum_independent_of_threads() {
+        let mut rng = stream(19, 0, 0);
+        let n = 5 * CHUNK + 11;
+        let x: Vec<f64> = (0..n).map(|_| 4.0 * rng.random::<f64>() - 2.0).collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut drift = vec![0.0; n];
+            pool.install(|| PrefixSumDrift::new(vec![0.2, 1.0, 3.0, -0.5]).evaluate(&x, &mut drift));
+            drift
+        };
+        let one = run(1);
+        assert!(one == run(2), "1 and 2 threads differ");
+        assert!(one == run(3), "1 and 3 threads differ");
+    }
+
     /// The vectorised polynomial path against a term-by-term evaluation of
     /// the same kernel written with a non-polynomial zero term.
     #[test]
@@ -350,6 +624,32 @@ mod tests {
             direct(&generic_kernel, &x, dim, &mut generic);
             let error = max_relative_error(&fast, &generic);
             assert!(error < 1e-12, "dim {dim}: relative error {error:e}");
+        }
+    }
+
+    /// The AVX2 and FMA copy of the 2D sum against the generic copy, with
+    /// and without a constant term, on a count of particles that leaves a
+    /// tail after the vector lanes. Skipped on CPUs without AVX2 and FMA.
+    #[test]
+    fn avx2_sums_match_generic() {
+        if !avx2_fma_available() {
+            eprintln!("skipped: this CPU lacks AVX2 or FMA");
+            return;
+        }
+        let mut rng = stream(29, 0, 0);
+        let n = 1003;
+        let xs: Vec<f64> = (0..n).map(|_| 4.0 * rng.random::<f64>() - 2.0).collect();
+        let ys: Vec<f64> = (0..n).map(|_| 4.0 * rng.random::<f64>() - 2.0).collect();
+        for coefficients in [vec![0.0, 0.0, 3.0], vec![0.5, -1.0, 3.0, 0.2, 0.1, -0.03, 0.01, -0.002]] {
+            let pair_factor = PairFactor { constant: coefficients[0], rest: &coefficients[1..] };
+            for i in [0, 1, 500, n - 1] {
+                let (gx, gy) = pair_sums_2d::<false, LANES>(&pair_factor, &xs, &ys, xs[i], ys[i]);
+                // SAFETY: AVX2 and FMA were detected above.
+                let (fx, fy) = unsafe { pair_sums_2d_avx2(&pair_factor, &xs, &ys, xs[i], ys[i]) };
+                let scale = gx.abs().max(gy.abs());
+                assert!((fx - gx).abs() < 1e-13 * scale, "{coefficients:?}, particle {i}: x sum {fx} vs {gx}");
+                assert!((fy - gy).abs() < 1e-13 * scale, "{coefficients:?}, particle {i}: y sum {fy} vs {gy}");
+            }
         }
     }
 

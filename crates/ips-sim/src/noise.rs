@@ -44,9 +44,44 @@ pub fn add_gaussian(values: &mut [f64], dim: usize, scale: f64, seed: u64, step:
         });
 }
 
+/// Applies one Euler–Maruyama update in place, `x += dt * b + scale * N(0, 1)`,
+/// in one parallel pass over the noise blocks of [`add_gaussian`], which
+/// it matches bit for bit. Returns the first value, in index order, that is
+/// not finite afterwards.
+pub fn euler_maruyama_update(
+    positions: &mut [f64],
+    drift: &[f64],
+    dt: f64,
+    dim: usize,
+    scale: f64,
+    seed: u64,
+    step: u64,
+) -> Option<f64> {
+    positions
+        .par_chunks_mut(BLOCK * dim)
+        .zip(drift.par_chunks(BLOCK * dim))
+        .enumerate()
+        .map(|(block, (chunk, drift))| {
+            for (x, b) in chunk.iter_mut().zip(drift) {
+                *x += dt * b;
+            }
+            if scale > 0.0 {
+                let mut rng = stream(seed, step, block as u64);
+                for x in chunk.iter_mut() {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    *x += scale * z;
+                }
+            }
+            chunk.iter().copied().find(|x| !x.is_finite())
+        })
+        .find_first(Option::is_some)
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng;
 
     #[test]
     fn noise_has_unit_variance() {
@@ -56,6 +91,39 @@ mod tests {
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
         assert!(mean.abs() < 0.01, "mean {mean}");
         assert!((var - 1.0).abs() < 0.01, "variance {var}");
+    }
+
+    /// The fused update against the drift step followed by `add_gaussian`.
+    #[test]
+    fn fused_update_matches_separate_steps() {
+        let n = 3 * BLOCK + 5;
+        let mut rng = stream(8, 0, 0);
+        let start: Vec<f64> = (0..2 * n).map(|_| rng.random::<f64>()).collect();
+        let drift: Vec<f64> = (0..2 * n).map(|_| rng.random::<f64>() - 0.5).collect();
+        for scale in [0.0, 0.03] {
+            let mut separate = start.clone();
+            for (x, b) in separate.iter_mut().zip(&drift) {
+                *x += 1e-3 * b;
+            }
+            if scale > 0.0 {
+                add_gaussian(&mut separate, 2, scale, 4, 9);
+            }
+            let mut fused = start.clone();
+            let bad = euler_maruyama_update(&mut fused, &drift, 1e-3, 2, scale, 4, 9);
+            assert_eq!(bad, None);
+            assert!(fused == separate, "scale {scale}: fused and separate updates differ");
+        }
+    }
+
+    #[test]
+    fn fused_update_reports_first_non_finite() {
+        let n = 2 * BLOCK;
+        let mut positions = vec![0.0; n];
+        let mut drift = vec![0.0; n];
+        drift[BLOCK - 2] = f64::NAN;
+        drift[n - 1] = f64::INFINITY;
+        let bad = euler_maruyama_update(&mut positions, &drift, 1e-3, 1, 0.1, 1, 1);
+        assert!(bad.is_some_and(f64::is_nan), "{bad:?}");
     }
 
     #[test]

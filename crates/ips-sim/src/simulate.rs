@@ -9,7 +9,7 @@ use crate::mesh::{mesh_spacing, MeshDrift};
 use crate::sweep::{split_pieces, SweepDrift};
 use crate::particle_mesh::ParticleMeshDrift;
 use crate::initial::InitialCondition;
-use crate::noise::add_gaussian;
+use crate::noise::euler_maruyama_update;
 use crate::{Result, SimError};
 
 enum Evaluator {
@@ -176,13 +176,8 @@ pub fn simulate_into(
             }
             Evaluator::ParticleMesh(method) => method.evaluate(&model.kernel, &positions, &mut drift),
         }
-        for (x, b) in positions.iter_mut().zip(&drift) {
-            *x += config.dt * b;
-        }
-        if noise_scale > 0.0 {
-            add_gaussian(&mut positions, dim, noise_scale, seed, step as u64);
-        }
-        if let Some(&bad) = positions.iter().find(|x| !x.is_finite()) {
+        let not_finite = euler_maruyama_update(&mut positions, &drift, config.dt, dim, noise_scale, seed, step as u64);
+        if let Some(bad) = not_finite {
             return Err(SimError::Diverged {
                 step,
                 time: step as f64 * config.dt,
