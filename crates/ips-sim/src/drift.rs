@@ -13,9 +13,11 @@ use crate::sorting::sort_positions;
 /// threads. Polynomial kernels take a branch-free path that the compiler
 /// vectorises, and other kernels call [`Kernel::phi`] for every pair.
 ///
-/// NOTE: in 2D, CPUs with AVX2 and FMA run a copy with fused multiply-adds
-/// and 8 partial sums instead of 4, so their drift differs from that of
-/// other CPUs by rounding, and so do seeded 2D trajectories.
+/// The sums use no fused multiply-adds and no CPU-specific copy, so the
+/// drift, and with it a seeded trajectory, is the same on every x86-64
+/// machine. A copy compiled for AVX2 and FMA was tried and dropped: fused
+/// multiply-adds round differently, and AVX2 alone gave no clear gain,
+/// because the vector square root limits the loop.
 pub fn direct(kernel: &Kernel, positions: &[f64], dim: usize, drift: &mut [f64]) {
     let n = positions.len() / dim;
     let scale = -1.0 / n as f64;
@@ -96,30 +98,11 @@ fn direct_polynomial_2d(p: &[f64], positions: &[f64], scale: f64, drift: &mut [f
         constant: p.first().copied().unwrap_or(0.0),
         rest: p.get(1..).unwrap_or(&[]),
     };
-    let fused = avx2_fma_available();
     drift.par_chunks_mut(2).enumerate().for_each(|(i, out)| {
-        let (sx, sy) = if fused {
-            // SAFETY: the CPU supports AVX2 and FMA, as checked above.
-            unsafe { pair_sums_2d_avx2(&pair_factor, &xs, &ys, xs[i], ys[i]) }
-        } else {
-            pair_sums_2d::<false, LANES>(&pair_factor, &xs, &ys, xs[i], ys[i])
-        };
+        let (sx, sy) = pair_sums_2d::<LANES>(&pair_factor, &xs, &ys, xs[i], ys[i]);
         out[0] = scale * sx;
         out[1] = scale * sy;
     });
-}
-
-/// Checks at run time whether this CPU supports AVX2 and FMA, so the
-/// binary still runs on any x86-64.
-pub fn avx2_fma_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
 }
 
 /// `phi(r)/r` of a polynomial kernel, split into `p_0/r` and a polynomial.
@@ -129,17 +112,10 @@ struct PairFactor<'a> {
 }
 
 impl PairFactor<'_> {
-    /// Evaluates `phi(r)/r`, 0 at `r = 0`. `FUSED` uses fused multiply-adds,
-    /// which is fast only where the target has FMA instructions.
+    /// Evaluates `phi(r)/r`, 0 at `r = 0`.
     #[inline(always)]
-    fn at<const FUSED: bool>(&self, r: f64) -> f64 {
-        let mut f = self.rest.iter().rev().fold(0.0, |acc: f64, &c| {
-            if FUSED {
-                acc.mul_add(r, c)
-            } else {
-                acc * r + c
-            }
-        });
+    fn at(&self, r: f64) -> f64 {
+        let mut f = self.rest.iter().rev().fold(0.0, |acc: f64, &c| acc * r + c);
         if self.constant != 0.0 {
             let inverse = if r > 0.0 { 1.0 / r } else { 0.0 };
             f += self.constant * inverse;
@@ -148,27 +124,10 @@ impl PairFactor<'_> {
     }
 }
 
-/// Sums the pair terms of one particle in a copy compiled for AVX2 and FMA,
-/// with 256-bit vectors and twice the lanes of the generic copy. Its sums
-/// differ from those of the generic copy only by rounding.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA, see [`avx2_fma_available`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pair_sums_2d_avx2(pair_factor: &PairFactor, xs: &[f64], ys: &[f64], xi: f64, yi: f64) -> (f64, f64) {
-    pair_sums_2d::<true, { 2 * LANES }>(pair_factor, xs, ys, xi, yi)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn pair_sums_2d_avx2(pair_factor: &PairFactor, xs: &[f64], ys: &[f64], xi: f64, yi: f64) -> (f64, f64) {
-    pair_sums_2d::<false, LANES>(pair_factor, xs, ys, xi, yi)
-}
-
 /// `sum_j phi(r_ij)/r_ij (x_i - x_j)` for one particle `(xi, yi)`, in
 /// `WIDTH` independent partial sums that the compiler maps to vector lanes.
 #[inline(always)]
-fn pair_sums_2d<const FUSED: bool, const WIDTH: usize>(
+fn pair_sums_2d<const WIDTH: usize>(
     pair_factor: &PairFactor,
     xs: &[f64],
     ys: &[f64],
@@ -177,8 +136,7 @@ fn pair_sums_2d<const FUSED: bool, const WIDTH: usize>(
 ) -> (f64, f64) {
     let pair_term = |xj: f64, yj: f64| {
         let (dx, dy) = (xi - xj, yi - yj);
-        let r_squared = if FUSED { dx.mul_add(dx, dy * dy) } else { dx * dx + dy * dy };
-        let f = pair_factor.at::<FUSED>(r_squared.sqrt());
+        let f = pair_factor.at((dx * dx + dy * dy).sqrt());
         (f * dx, f * dy)
     };
     let (mut lanes_x, mut lanes_y) = ([0.0; WIDTH], [0.0; WIDTH]);
@@ -192,13 +150,12 @@ fn pair_sums_2d<const FUSED: bool, const WIDTH: usize>(
         for lane in 0..WIDTH {
             dx[lane] = xi - xc[lane];
             dy[lane] = yi - yc[lane];
-            let r_squared = if FUSED { dx[lane].mul_add(dx[lane], dy[lane] * dy[lane]) } else { dx[lane] * dx[lane] + dy[lane] * dy[lane] };
-            r[lane] = r_squared.sqrt();
+            r[lane] = (dx[lane] * dx[lane] + dy[lane] * dy[lane]).sqrt();
         }
         let mut f = [0.0f64; WIDTH];
         for &c in pair_factor.rest.iter().rev() {
             for lane in 0..WIDTH {
-                f[lane] = if FUSED { f[lane].mul_add(r[lane], c) } else { f[lane] * r[lane] + c };
+                f[lane] = f[lane] * r[lane] + c;
             }
         }
         if pair_factor.constant != 0.0 {
@@ -624,32 +581,6 @@ mod tests {
             direct(&generic_kernel, &x, dim, &mut generic);
             let error = max_relative_error(&fast, &generic);
             assert!(error < 1e-12, "dim {dim}: relative error {error:e}");
-        }
-    }
-
-    /// The AVX2 and FMA copy of the 2D sum against the generic copy, with
-    /// and without a constant term, on a count of particles that leaves a
-    /// tail after the vector lanes. Skipped on CPUs without AVX2 and FMA.
-    #[test]
-    fn avx2_sums_match_generic() {
-        if !avx2_fma_available() {
-            eprintln!("skipped: this CPU lacks AVX2 or FMA");
-            return;
-        }
-        let mut rng = stream(29, 0, 0);
-        let n = 1003;
-        let xs: Vec<f64> = (0..n).map(|_| 4.0 * rng.random::<f64>() - 2.0).collect();
-        let ys: Vec<f64> = (0..n).map(|_| 4.0 * rng.random::<f64>() - 2.0).collect();
-        for coefficients in [vec![0.0, 0.0, 3.0], vec![0.5, -1.0, 3.0, 0.2, 0.1, -0.03, 0.01, -0.002]] {
-            let pair_factor = PairFactor { constant: coefficients[0], rest: &coefficients[1..] };
-            for i in [0, 1, 500, n - 1] {
-                let (gx, gy) = pair_sums_2d::<false, LANES>(&pair_factor, &xs, &ys, xs[i], ys[i]);
-                // SAFETY: AVX2 and FMA were detected above.
-                let (fx, fy) = unsafe { pair_sums_2d_avx2(&pair_factor, &xs, &ys, xs[i], ys[i]) };
-                let scale = gx.abs().max(gy.abs());
-                assert!((fx - gx).abs() < 1e-13 * scale, "{coefficients:?}, particle {i}: x sum {fx} vs {gx}");
-                assert!((fy - gy).abs() < 1e-13 * scale, "{coefficients:?}, particle {i}: y sum {fy} vs {gy}");
-            }
         }
     }
 
