@@ -1,10 +1,12 @@
 //! Drift evaluations per second: the prefix-sum method in 1D against the
-//! direct sum, and the direct sum in 2D, over N and thread counts.
+//! direct sum, the direct sum in 2D, over N and thread counts, and cell
+//! lists against the direct sum for a 2D kernel of compact support.
 //!
 //! Run with `cargo bench -p ips-sim --bench drift`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ips_core::{Kernel, KernelTerm, Term};
+use ips_sim::cell_list::CellListDrift;
 use ips_sim::drift::{direct, PrefixSumDrift};
 use ips_sim::noise::add_gaussian;
 
@@ -75,5 +77,40 @@ fn direct_2d(c: &mut Criterion) {
     direct_by_threads(c, 2, &[1_000, 10_000]);
 }
 
-criterion_group!(benches, prefix_sum_1d, direct_1d, direct_2d);
+/// An opinion-like influence of support 0.2 on particles spread evenly
+/// over [-2, 2]^2 (the R2 low-discrepancy sequence), so each particle has
+/// about 0.8 % of the others as partners.
+fn cell_list_2d(c: &mut Criterion) {
+    let kernel = Kernel {
+        convention: Default::default(),
+        terms: vec![
+            KernelTerm { term: Term::Indicator { lo: 0.0, hi: 0.1 }, coefficient: 1.0 },
+            KernelTerm { term: Term::Indicator { lo: 0.1, hi: 0.2 }, coefficient: 0.5 },
+        ],
+    };
+    let mut group = c.benchmark_group("compact_2d");
+    group.sample_size(10);
+    for n in [10_000usize, 50_000] {
+        let x: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let i = i as f64;
+                [(i * 0.754_877_666_2).fract() * 4.0 - 2.0, (i * 0.569_840_290_9).fract() * 4.0 - 2.0]
+            })
+            .collect();
+        let mut drift = vec![0.0; 2 * n];
+        group.throughput(Throughput::Elements(n as u64));
+        let mut method = CellListDrift::new();
+        group.bench_with_input(BenchmarkId::new("cell_list", n), &n, |b, _| {
+            b.iter(|| method.evaluate(&kernel, 0.2, &x, &mut drift));
+        });
+        if n <= 10_000 {
+            group.bench_with_input(BenchmarkId::new("direct", n), &n, |b, _| {
+                b.iter(|| direct(&kernel, &x, 2, &mut drift));
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, prefix_sum_1d, direct_1d, direct_2d, cell_list_2d);
 criterion_main!(benches);

@@ -43,7 +43,8 @@ impl ModelConfig {
 #[serde(rename_all = "kebab-case")]
 pub enum DriftMethod {
     /// In 1D the prefix-sum method for polynomial kernels and the sweep for
-    /// all others; the direct sum in 2D.
+    /// all others; in 2D cell lists for kernels of compact support and the
+    /// direct sum for all others.
     #[default]
     Auto,
     /// The direct pairwise sum.
@@ -58,6 +59,8 @@ pub enum DriftMethod {
     /// axis; 2D only. Its error against the direct sum is in
     /// docs/benchmarks.md.
     ParticleMesh,
+    /// Cell lists, exact; 2D kernels of compact support only.
+    CellList,
 }
 
 /// The `[simulation]` section: time stepping and output.

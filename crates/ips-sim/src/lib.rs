@@ -8,14 +8,18 @@
 //! ```
 //!
 //! with the kernel `phi` given as an [`ips_core::Kernel`]. The drift is
-//! evaluated by one of two methods ([`drift`]):
+//! evaluated by one of these methods ([`drift`] and the modules named):
 //!
 //! - the direct pairwise sum, `O(N^2)` per step, parallel, for every kernel;
 //! - in 1D, for kernels that are polynomials in `r`, an exact method on sorted
 //!   positions with prefix sums of powers, `O(N log N)` per step;
 //! - in 1D, for piecewise-polynomial kernels (indicator terms), an exact
 //!   sweep over sorted positions ([`sweep`]), with the cut-off `1/r` terms
-//!   on a particle mesh ([`mesh`]), `O(N log N)` per step.
+//!   on a particle mesh ([`mesh`]), `O(N log N)` per step;
+//! - in 2D, for kernels of compact support, cell lists ([`cell_list`]),
+//!   exact, `O(N k)` per step for `k` partners per particle;
+//! - in 2D, a particle-mesh approximation ([`particle_mesh`]), `O(N)` per
+//!   step plus FFTs.
 //!
 //! Runs are reproducible: the noise of each step is drawn in fixed blocks of
 //! particles from generators seeded by `(seed, step, block)`, so the same seed
@@ -33,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cell_list;
 pub mod config;
 pub mod drift;
 pub mod error;

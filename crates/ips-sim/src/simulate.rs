@@ -3,6 +3,7 @@
 use ips_core::artifact::{TrajectoryMeta, Trajectories, FORMAT_VERSION};
 use ndarray::{Array1, Array3};
 
+use crate::cell_list::CellListDrift;
 use crate::config::{DriftMethod, ModelConfig, SimulationConfig};
 use crate::drift::{direct, PrefixSumDrift};
 use crate::mesh::{mesh_spacing, MeshDrift};
@@ -19,6 +20,7 @@ enum Evaluator {
     /// rest when there is any.
     Sweep(SweepDrift, Option<MeshDrift>),
     ParticleMesh(ParticleMeshDrift),
+    CellList(CellListDrift, f64),
 }
 
 fn choose_evaluator(model: &ModelConfig, config: &SimulationConfig) -> Result<Evaluator> {
@@ -41,18 +43,30 @@ fn choose_evaluator(model: &ModelConfig, config: &SimulationConfig) -> Result<Ev
         });
         Evaluator::Sweep(SweepDrift::new(&pieces), mesh)
     };
+    let support = model.kernel.support_radius();
     if model.dim != 1 {
-        return match method {
-            DriftMethod::Direct | DriftMethod::Auto => Ok(Evaluator::Direct),
-            DriftMethod::PrefixSum | DriftMethod::Sweep => Err(SimError::config(
+        return match (method, support) {
+            (DriftMethod::Auto | DriftMethod::CellList, Some(radius)) => Ok(Evaluator::CellList(CellListDrift::new(), radius)),
+            (DriftMethod::CellList, None) => Err(SimError::config(
+                "simulation.drift",
+                "cell-list",
+                "cell lists need a kernel of compact support (indicator terms only); use \"direct\", \"particle-mesh\" or \"auto\"",
+            )),
+            (DriftMethod::Direct | DriftMethod::Auto, _) => Ok(Evaluator::Direct),
+            (DriftMethod::PrefixSum | DriftMethod::Sweep, _) => Err(SimError::config(
                 "simulation.drift",
                 if method == DriftMethod::Sweep { "sweep" } else { "prefix-sum" },
                 "sorted methods need model.dim = 1; use \"direct\", \"particle-mesh\" or \"auto\"",
             )),
-            DriftMethod::ParticleMesh => unreachable!("handled above"),
+            (DriftMethod::ParticleMesh, _) => unreachable!("handled above"),
         };
     }
     match (method, model.kernel.polynomial()) {
+        (DriftMethod::CellList, _) => Err(SimError::config(
+            "simulation.drift",
+            "cell-list",
+            "cell lists are for 2D; in 1D \"sweep\" (or \"auto\") is exact for kernels of compact support",
+        )),
         (DriftMethod::Direct, _) => Ok(Evaluator::Direct),
         (DriftMethod::ParticleMesh, _) => unreachable!("handled above"),
         (DriftMethod::Auto | DriftMethod::PrefixSum, Some(coefficients)) => {
@@ -175,6 +189,7 @@ pub fn simulate_into(
                 }
             }
             Evaluator::ParticleMesh(method) => method.evaluate(&model.kernel, &positions, &mut drift),
+            Evaluator::CellList(method, radius) => method.evaluate(&model.kernel, *radius, &positions, &mut drift),
         }
         let not_finite = euler_maruyama_update(&mut positions, &drift, config.dt, dim, noise_scale, seed, step as u64);
         if let Some(bad) = not_finite {
@@ -322,6 +337,30 @@ mod tests {
             .to_string();
         assert!(err.contains("frame 2"), "{err}");
         assert!(err.contains("disk full"), "{err}");
+    }
+
+    /// A 2D opinion-like kernel: `auto` takes cell lists, which follow the
+    /// direct sum up to the order of additions.
+    #[test]
+    fn cell_list_and_direct_runs_agree() {
+        let mut model = cubic_model(2);
+        model.kernel.terms = vec![KernelTerm { term: Term::Indicator { lo: 0.0, hi: 0.4 }, coefficient: 1.0 }];
+        let a = simulate(&model, &two_bumps(2), &config(2000, DriftMethod::Direct), 9, &|_| {}).unwrap();
+        let b = simulate(&model, &two_bumps(2), &config(2000, DriftMethod::Auto), 9, &|_| {}).unwrap();
+        let diff = (&a.positions - &b.positions).mapv(f64::abs).fold(0.0f64, |m, &v| m.max(v));
+        assert!(diff < 1e-10, "max difference {diff}");
+    }
+
+    #[test]
+    fn cell_list_rejected_without_compact_support() {
+        let err = simulate(&cubic_model(2), &two_bumps(2), &config(10, DriftMethod::CellList), 1, &|_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cell-list") && err.contains("compact support"), "{err}");
+        let err = simulate(&cubic_model(1), &two_bumps(1), &config(10, DriftMethod::CellList), 1, &|_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cell-list") && err.contains("2D"), "{err}");
     }
 
     #[test]
