@@ -99,5 +99,5 @@ fn h5_without_feature_explains_rebuild() {
         out.to_str().unwrap(),
     ]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("--features hdf5"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--features ips-cli/hdf5"), "{}", stderr(&output));
 }

@@ -169,7 +169,7 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
             experiment.name = if small { format!("{name}-small") } else { name.clone() };
         }
         names.push(experiment.name.clone());
-        if only.is_empty() || only.iter().any(|name| *name == experiment.name) {
+        if only.is_empty() || only.iter().any(|name| selects(name, &experiment.name, small)) {
             // The small variants are for checking that everything runs; their
             // few particles do not reach the targets of the full runs.
             let tolerance = if small { None } else { entry.tolerance };
@@ -177,7 +177,7 @@ pub fn reproduce(plan_path: &Path, out: &Path, small: bool, only: &[String], rer
         }
     }
     for name in only {
-        if !selected.iter().any(|(experiment, _, _)| experiment.name == *name) {
+        if !selected.iter().any(|(experiment, _, _)| selects(name, &experiment.name, small)) {
             let known: Vec<String> = plan
                 .experiments
                 .iter()
@@ -548,9 +548,25 @@ fn percent(value: Option<f64>) -> String {
     value.map(|v| format!("{:.2} %", 100.0 * v)).unwrap_or_default()
 }
 
+/// Whether `--only name` selects the experiment named `experiment`. With
+/// `--small` the experiments are the small variants, named `<name>-small`,
+/// and the full run's name selects them too.
+fn selects(name: &str, experiment: &str, small: bool) -> bool {
+    name == experiment || (small && experiment.strip_suffix("-small") == Some(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_names_select_small_variants() {
+        assert!(selects("cubic", "cubic", false));
+        assert!(selects("cubic", "cubic-small", true));
+        assert!(selects("cubic-small", "cubic-small", true));
+        assert!(!selects("cubic", "cubic-small", false));
+        assert!(!selects("cubic", "cubic-extra-small", true));
+    }
 
     #[test]
     fn pieces_match_the_true_interval_holding_their_midpoint() {

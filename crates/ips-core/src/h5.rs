@@ -451,7 +451,7 @@ mod stub {
     fn unsupported<T>(path: &Path) -> Result<T> {
         Err(CoreError::Unsupported {
             path: path.to_path_buf(),
-            reason: "this build of ips has no HDF5 support; build it with `--features hdf5` (needs cmake 3.26 or newer)".into(),
+            reason: "this build of ips has no HDF5 support; build it with `cargo build --release --features ips-cli/hdf5` (needs cmake 3.26 or newer)".into(),
         })
     }
 

@@ -324,8 +324,10 @@ fn two_phases(
         if let Some(warning) = &ranking.warning {
             match config.selection {
                 Selection::BestSubset => tracing::warn!("{warning}"),
-                // The support came from Phase I; the ranking is a diagnostic.
-                Selection::Thresholds => tracing::warn!("best-subset diagnostic (the support comes from Phase I): {warning}"),
+                // The support came from Phase I; the ranking is a diagnostic,
+                // and on the strong form's correlated rows its gaps are
+                // often small, so it is logged without alarm.
+                Selection::Thresholds => tracing::info!("best-subset diagnostic (the support comes from Phase I): {warning}"),
             }
         }
         model.support_ranking = Some(ranking);
