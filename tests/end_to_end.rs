@@ -113,6 +113,46 @@ fn trajectories_file_gives_same_model() {
     assert_eq!(terms(&read_model(&simulated.join("model.json"))), terms(&read_model(&imported.join("model.json"))));
 }
 
+/// Real data come without a true kernel: the report still lists the
+/// learned coefficients with their standard errors.
+#[test]
+fn report_without_true_kernel_lists_coefficients() {
+    let dir = tempfile::tempdir().unwrap();
+    let simulated = dir.path().join("simulated");
+    let config = experiment("cubic-small.toml");
+    let output = ips(&["run", config.to_str().unwrap(), "--out", simulated.to_str().unwrap(), "--until", "simulate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without_truth: String = text.lines().filter(|line| !line.starts_with("kernel =")).map(|line| format!("{line}\n")).collect();
+    assert_ne!(text.len(), without_truth.len(), "the kernel line was removed");
+    let real = dir.path().join("real.toml");
+    std::fs::write(&real, without_truth).unwrap();
+
+    // Copied without their record, which would name the simulated kernel.
+    let user = dir.path().join("user");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::copy(simulated.join("trajectories.npy"), user.join("positions.npy")).unwrap();
+    std::fs::copy(simulated.join("trajectories.times.npy"), user.join("t.npy")).unwrap();
+    let out = dir.path().join("real");
+    let output = ips(&[
+        "run",
+        real.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--trajectories",
+        user.join("positions.npy").to_str().unwrap(),
+        "--times",
+        user.join("t.npy").to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Coefficients"), "{report}");
+    assert!(report.contains("learned values only"), "{report}");
+    let r2_row = report.lines().find(|line| line.starts_with("| r^2 |")).expect("a row for r^2");
+    assert!(r2_row.ends_with("| yes |"), "r^2 is kept: {r2_row}");
+}
+
 /// float32 positions `[n_times, N]` with `--dt` still find the cubic term.
 #[test]
 fn float32_trajectories_with_dt() {

@@ -15,6 +15,10 @@ use crate::Result;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Evaluation {
     pub learned_kernel: String,
+    /// The learned terms with their standard errors, as in `model.json`,
+    /// so that the report lists them also when there is no true kernel.
+    #[serde(default)]
+    pub learned_terms: Vec<ips_learn::model::TermEstimate>,
     pub true_kernel: Option<String>,
     pub coefficients: Option<CoefficientTable>,
     pub kernel: Option<KernelErrors>,
@@ -62,6 +66,7 @@ pub fn evaluate(model: &LearnedModel, truth: Option<&Kernel>, true_diffusion: Op
         .unwrap_or(1.0);
     Ok(Evaluation {
         learned_kernel: learned.formula(),
+        learned_terms: model.terms.clone(),
         true_kernel: truth.map(Kernel::formula),
         coefficients: truth.map(|t| compare(model, t)),
         kernel: truth.map(|t| kernel_errors(&learned, t, r_max, density)),
@@ -95,6 +100,24 @@ impl Evaluation {
         }
         if let Some(t) = &self.true_kernel {
             let _ = writeln!(out, "True: `{t}`\n");
+        }
+        if self.coefficients.is_none() && !self.learned_terms.is_empty() {
+            let _ = writeln!(out, "## Coefficients\n");
+            let _ = writeln!(out, "No true kernel was given, so the table lists the learned values only.\n");
+            let _ = writeln!(out, "| term | learned | std. error | bootstrap std. | active |");
+            let _ = writeln!(out, "|---|---|---|---|---|");
+            for term in &self.learned_terms {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    term.name,
+                    number(term.coefficient),
+                    term.std_error.map(number).unwrap_or_default(),
+                    term.bootstrap_std_error.map(number).unwrap_or_default(),
+                    if term.active { "yes" } else { "no" }
+                );
+            }
+            let _ = writeln!(out);
         }
         if let Some(table) = &self.coefficients {
             let _ = writeln!(out, "## Coefficients\n");
