@@ -548,7 +548,7 @@ fn percent(value: Option<f64>) -> String {
     value.map(|v| format!("{:.2} %", 100.0 * v)).unwrap_or_default()
 }
 
-/// Whether `--only name` selects the experiment named `experiment`. With
+/// Checks whether `--only name` selects the experiment named `experiment`. With
 /// `--small` the experiments are the small variants, named `<name>-small`,
 /// and the full run's name selects them too.
 fn selects(name: &str, experiment: &str, small: bool) -> bool {
