@@ -479,6 +479,31 @@ fn learn_cases(dir: &Path, artifacts: &Artifacts) -> Vec<Case> {
             expected: vec!["weak-particles", "give --trajectories FILE instead of --density"],
         },
         Case {
+            name: "particle formulation with breakpoints but no density",
+            args: strings(&[
+                "learn",
+                "--trajectories",
+                &artifacts.trajectories,
+                "--config",
+                &text(&experiment("opinion-polarization-small.toml")),
+                "--out",
+                &text(&case_dir(dir, "pieces_without_density").join("model.json")),
+                "--set",
+                "learn.formulation=\"weak-particles\"",
+            ]),
+            expected: vec!["learn.breakpoints", "--density FILE"],
+        },
+        Case {
+            name: "density beside trajectories without breakpoints",
+            args: learn(
+                "unused_density",
+                &artifacts.density,
+                &small(),
+                &["--trajectories", &artifacts.trajectories, "--set", "learn.formulation=\"weak-particles\""],
+            ),
+            expected: vec!["only to detect learn.breakpoints", "leave --density out"],
+        },
+        Case {
             name: "unknown learn formulation",
             args: learn("unknown_formulation", &artifacts.density, &small(), &["--set", "learn.formulation=\"weird\""]),
             expected: vec!["learn.formulation", "`weird`", "`strong`"],

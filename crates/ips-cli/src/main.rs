@@ -195,8 +195,10 @@ enum Command {
         /// Density artifact (.npy) from `ips kde` or `ips meanfield`, for
         /// learn.formulation = "strong" (the default) or "weak-density";
         /// repeat the option to learn one kernel from several densities,
-        /// whose rows are stacked into one regression.
-        #[arg(long, value_name = "FILE", required_unless_present = "trajectories", conflicts_with = "trajectories")]
+        /// whose rows are stacked into one regression. With a particle
+        /// formulation and learn.breakpoints, the density of the same run
+        /// on which the pieces of a(r) are detected.
+        #[arg(long, value_name = "FILE", required_unless_present = "trajectories")]
         density: Vec<PathBuf>,
         /// Trajectories, for learn.formulation = "weak-particles" or "increments".
         #[command(flatten)]
@@ -363,13 +365,24 @@ fn dispatch(command: Command, ui: &Ui) -> Result<()> {
                 (false, None) if !particles => pipeline.stage(stages::learn_spec(&experiment, &density, &out), |p| {
                     stages::learn(&density, &experiment, &out, p, ui)
                 }),
-                (true, Some(path)) if particles => {
+                (_, Some(path)) if particles => {
                     let times = times_source(&input)?;
-                    pipeline.stage(stages::learn_particles_spec(&experiment, path, &times, &out), |p| {
-                        stages::learn_particles(path, &times, &experiment, &out, p, ui)
-                    })
+                    let density = match (experiment.learn.breakpoints.is_some(), density.as_slice()) {
+                        (_, []) => None,
+                        (true, [one]) => Some(one.clone()),
+                        (true, _) => anyhow::bail!(
+                            "learn.breakpoints detects the pieces of a(r) on one density; give --density once"
+                        ),
+                        (false, _) => anyhow::bail!(
+                            "learn.formulation = \"{}\" reads --density only to detect learn.breakpoints, \
+                             which this experiment does not set; leave --density out",
+                            experiment.learn.formulation.name()
+                        ),
+                    };
+                    let spec = stages::learn_particles_spec(&experiment, path, &times, density.as_deref(), &out);
+                    pipeline.stage(spec, |p| stages::learn_particles(path, &times, density.as_deref(), &experiment, &out, p, ui))
                 }
-                (false, _) => anyhow::bail!(
+                (false, None) => anyhow::bail!(
                     "learn.formulation = \"{}\" learns from trajectories: give --trajectories FILE instead of --density",
                     experiment.learn.formulation.name()
                 ),
@@ -495,8 +508,10 @@ fn run(
     };
     let model = out.join(format.file_name("model", Kind::Record));
     if experiment.learn.formulation.uses_particles() {
-        pipeline.stage(stages::learn_particles_spec(experiment, &trajectories, &times, &model), |p| {
-            stages::learn_particles(&trajectories, &times, experiment, &model, p, ui)
+        // The density serves only to detect breakpoints.
+        let pieces_from = experiment.learn.breakpoints.as_ref().map(|_| density.as_path());
+        pipeline.stage(stages::learn_particles_spec(experiment, &trajectories, &times, pieces_from, &model), |p| {
+            stages::learn_particles(&trajectories, &times, pieces_from, experiment, &model, p, ui)
         })?;
     } else {
         let densities = [density.clone()];

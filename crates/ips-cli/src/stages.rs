@@ -405,29 +405,56 @@ pub fn learn(paths: &[PathBuf], experiment: &Experiment, out: &Path, provenance:
 
 /// The learning stage of the particle formulations (`learn.formulation` =
 /// `weak-particles` or `increments`): like [`learn_spec`], with the
-/// trajectories in place of the density.
-pub fn learn_particles_spec(experiment: &Experiment, trajectories: &Path, times: &TimesSource, out: &Path) -> StageSpec {
+/// trajectories in place of the density; `density`, when given, is the
+/// density on which learn.breakpoints are detected.
+pub fn learn_particles_spec(
+    experiment: &Experiment,
+    trajectories: &Path,
+    times: &TimesSource,
+    density: Option<&Path>,
+    out: &Path,
+) -> StageSpec {
+    let mut inputs = trajectory_inputs(trajectories, times);
+    if let Some(path) = density {
+        inputs.push(Input::File { role: "density", path: path.to_path_buf() });
+    }
     StageSpec {
         name: "learn",
-        inputs: trajectory_inputs(trajectories, times),
+        inputs,
         config: json!({ "model": { "diffusion": experiment.model.diffusion }, "learn": experiment.learn }),
         seed: Some(experiment.seed),
         output: out.to_path_buf(),
     }
 }
 
-/// Learns from the trajectories themselves, without a density.
+/// Learns from the trajectories themselves; a density, when given, serves
+/// only to detect learn.breakpoints.
 pub fn learn_particles(
     trajectories: &Path,
     times: &TimesSource,
+    density: Option<&Path>,
     experiment: &Experiment,
     out: &Path,
     provenance: Provenance,
     ui: &Ui,
 ) -> Result<()> {
     let trajectories = load_trajectories(trajectories, times, Some(experiment))?;
+    let density = match density {
+        Some(path) => {
+            let density = read_density(path)?;
+            check_density_dimension(&density, path, experiment)?;
+            Some(density)
+        }
+        None => None,
+    };
     let known_diffusion = experiment.model.diffusion.or(trajectories.meta.diffusion);
-    let model = ips_learn::learn_from_trajectories(&trajectories, &experiment.learn, known_diffusion, experiment.seed)?;
+    let model = ips_learn::learn_from_trajectories(
+        &trajectories,
+        density.as_ref(),
+        &experiment.learn,
+        known_diffusion,
+        experiment.seed,
+    )?;
     finish_learn(model, out, provenance, ui)
 }
 

@@ -46,7 +46,7 @@ fn main() {
                     let density = ips_kde::estimate(&trajectories, &kde, &|| {}).expect("kde");
                     learn(&density, &config, None, seed)
                 } else {
-                    learn_from_trajectories(&trajectories, &config, None, seed)
+                    learn_from_trajectories(&trajectories, None, &config, None, seed)
                 }
                 .expect("learning");
                 let seconds = start.elapsed().as_secs_f64();

@@ -26,7 +26,7 @@ use ips_core::Term;
 use ndarray::{Array1, Array2, Ix2};
 use serde::{Deserialize, Serialize};
 
-use crate::assembly::assemble_unchecked;
+use crate::assembly::{assemble_unchecked, System};
 use crate::{Dictionary, LearnError, Result};
 
 /// Placements tried at most; beyond this, fewer intervals or pieces are needed.
@@ -111,6 +111,10 @@ pub struct Breakpoints {
     pub pair_weights: Vec<f64>,
     /// `||b - A c|| / ||b||` of the best piecewise-constant fit.
     pub relative_residual: f64,
+    /// The edges found on the density, when a particle formulation then
+    /// refined them (see [`refine`]); `edges` holds the refined ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub density_edges: Option<Vec<f64>>,
 }
 
 /// The refit dictionary `{1_I, r*1_I}` of the pieces between `edges`.
@@ -144,11 +148,7 @@ pub fn detect(
     let m = dictionary.len();
     // With D learned the Laplacian is one more column, kept in every fit.
     let extra: Vec<usize> = system.diffusion_column.into_iter().collect();
-    let a = &system.matrix;
-    let b = &system.target;
-    let gram: Array2<f64> = a.t().dot(a);
-    let projected: Array1<f64> = a.t().dot(b);
-    let target_square = b.dot(b);
+    let (gram, row_prefix, projected, projected_prefix, target_square) = normal_equations(&system, m);
 
     let pair_weights = pair_weights(density, observe_every, &fine_edges)?;
     let observed: Vec<usize> = (0..m).filter(|&k| gram[[k, k]] > 0.0 && pair_weights[k] > 0.0).collect();
@@ -159,18 +159,6 @@ pub fn detect(
         )));
     }
     let fine_levels = fine_levels(&gram, &projected, &observed, &extra, m);
-
-    // Row prefix sums of the Gram matrix: block sums in O(rows) each.
-    let mut row_prefix = Array2::<f64>::zeros((gram.nrows(), m + 1));
-    for k in 0..gram.nrows() {
-        for l in 0..m {
-            row_prefix[[k, l + 1]] = row_prefix[[k, l]] + gram[[k, l]];
-        }
-    }
-    let mut projected_prefix = vec![0.0; m + 1];
-    for k in 0..m {
-        projected_prefix[k + 1] = projected_prefix[k] + projected[k];
-    }
 
     let inner = config.pieces - 1;
     let mut cuts: Vec<usize> = (1..=inner).collect();
@@ -202,7 +190,125 @@ pub fn detect(
         fine_levels,
         pair_weights,
         relative_residual: (residual.max(0.0) / target_square.max(f64::MIN_POSITIVE)).sqrt(),
+        density_edges: None,
     })
+}
+
+/// Candidate positions per fine interval in the refinement on particles.
+const REFINE_SUBDIVISIONS: usize = 4;
+
+/// Edges of the local dictionary for [`refine`]: 0, then around every inner
+/// edge of `found` the positions within one fine interval of it, a quarter
+/// interval apart, then the last edge. Pair distances of particles are
+/// exact, so the particles can place an edge more finely than the density's
+/// grid, and the levels fitted on the pieces are biased by the share of a
+/// wrong interval they take in.
+pub fn refinement_edges(found: &Breakpoints, config: &BreakpointConfig) -> Vec<f64> {
+    let width = config.r_max / config.intervals as f64;
+    let last = *found.edges.last().expect("edges run from 0 to the grid size");
+    let steps = REFINE_SUBDIVISIONS as i64;
+    let mut edges = vec![0.0];
+    for &edge in &found.edges[1..found.edges.len() - 1] {
+        for j in -steps..=steps {
+            let candidate = round_edge(edge + j as f64 * width / steps as f64);
+            if candidate > 0.0 && candidate < last {
+                edges.push(candidate);
+            }
+        }
+    }
+    edges.push(last);
+    edges.sort_by(f64::total_cmp);
+    edges.dedup();
+    edges
+}
+
+/// Refines the inner edges of `found` on `system`, assembled (from the
+/// particles) with the indicators of the intervals between `local_edges`
+/// (from [`refinement_edges`]), plus the diffusion column when D is
+/// learned. Each inner edge moves to the candidate within one fine interval
+/// of it whose piecewise-constant fit leaves the smallest residual, the
+/// same criterion as the detection.
+///
+/// # Errors
+/// [`LearnError::Data`] when the system does not match `local_edges`.
+pub fn refine(system: &System, local_edges: &[f64], found: &Breakpoints, config: &BreakpointConfig) -> Result<Breakpoints> {
+    let m = local_edges.len() - 1;
+    let terms = system.columns() - usize::from(system.diffusion_column.is_some());
+    if terms != m {
+        return Err(LearnError::Data(format!(
+            "the refinement system has {terms} term columns for {m} local intervals"
+        )));
+    }
+    let width = config.r_max / config.intervals as f64;
+    let inner = &found.edges[1..found.edges.len() - 1];
+    // Candidate cut indices (edge k of local_edges) for each inner edge.
+    let windows: Vec<Vec<usize>> = inner
+        .iter()
+        .map(|&edge| (1..m).filter(|&k| (local_edges[k] - edge).abs() <= width * (1.0 + 1e-9)).collect())
+        .collect();
+    if windows.iter().any(Vec::is_empty) {
+        return Err(LearnError::Data("an inner edge has no candidate in the refinement dictionary".into()));
+    }
+    let extra: Vec<usize> = system.diffusion_column.into_iter().collect();
+    let (gram, row_prefix, projected, projected_prefix, target_square) = normal_equations(system, m);
+    // Every choice of one candidate per window, decoded from a mixed-radix index.
+    let placements: usize = windows.iter().map(Vec::len).product();
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    for index in 0..placements {
+        let mut rest = index;
+        let cuts: Vec<usize> = windows
+            .iter()
+            .map(|window| {
+                let cut = window[rest % window.len()];
+                rest /= window.len();
+                cut
+            })
+            .collect();
+        if !cuts.windows(2).all(|pair| pair[0] < pair[1]) {
+            continue;
+        }
+        let mut bounds = Vec::with_capacity(cuts.len() + 2);
+        bounds.push(0);
+        bounds.extend_from_slice(&cuts);
+        bounds.push(m);
+        let residual = target_square - explained_square(&bounds, &extra, &gram, &row_prefix, &projected, &projected_prefix);
+        if best.as_ref().is_none_or(|(r, _)| residual < *r) {
+            best = Some((residual, cuts));
+        }
+    }
+    let Some((residual, cuts)) = best else {
+        return Err(LearnError::Data("the refinement windows of neighbouring edges leave no ordered placement".into()));
+    };
+    let mut edges = vec![0.0];
+    edges.extend(cuts.iter().map(|&c| local_edges[c]));
+    edges.push(local_edges[m]);
+    Ok(Breakpoints {
+        edges,
+        relative_residual: (residual.max(0.0) / target_square.max(f64::MIN_POSITIVE)).sqrt(),
+        density_edges: Some(found.edges.clone()),
+        ..found.clone()
+    })
+}
+
+/// The Gram matrix of `system`, its row prefix sums over the first `m`
+/// columns, `A^T b` with its prefix sums, and `||b||^2`.
+fn normal_equations(system: &System, m: usize) -> (Array2<f64>, Array2<f64>, Array1<f64>, Vec<f64>, f64) {
+    let a = &system.matrix;
+    let b = &system.target;
+    let gram: Array2<f64> = a.t().dot(a);
+    let projected: Array1<f64> = a.t().dot(b);
+    // Row prefix sums of the Gram matrix: block sums in O(rows) each.
+    let mut row_prefix = Array2::<f64>::zeros((gram.nrows(), m + 1));
+    for k in 0..gram.nrows() {
+        for l in 0..m {
+            row_prefix[[k, l + 1]] = row_prefix[[k, l]] + gram[[k, l]];
+        }
+    }
+    let mut projected_prefix = vec![0.0; m + 1];
+    for k in 0..m {
+        projected_prefix[k + 1] = projected_prefix[k] + projected[k];
+    }
+    (gram, row_prefix, projected, projected_prefix, b.dot(b))
 }
 
 /// Advances `cuts` (strictly increasing, values in `1..=top`) to the next

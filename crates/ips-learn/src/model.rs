@@ -1,7 +1,7 @@
 //! The learned model and the two-phase driver that produces it.
 
 use ips_core::artifact::{Density, Trajectories};
-use ips_core::{Convention, Kernel};
+use ips_core::{Convention, Kernel, Term};
 use serde::{Deserialize, Serialize};
 
 use crate::assembly::{assemble_strong, System};
@@ -13,7 +13,7 @@ use crate::phase_one::{self, PhaseOne};
 use crate::phase_two::{self, normalised_columns, PhaseTwo};
 use crate::config::{Selection, MAX_EXHAUSTIVE_TERMS};
 use crate::selection::{best_subset, block_bootstrap, SupportRanking};
-use crate::breakpoints::{detect, piece_terms};
+use crate::breakpoints::{detect, piece_terms, refine, refinement_edges};
 use crate::{Breakpoints, Dictionary, LearnConfig, LearnError, Result};
 
 /// One dictionary term of the learned model.
@@ -222,32 +222,68 @@ fn stack_systems(mut systems: Vec<System>, densities: &[&Density]) -> Result<Sys
 /// Learns the kernel from particle trajectories with a particle
 /// formulation (`weak-particles` or `increments`).
 ///
+/// With `learn.breakpoints` the pieces of `a(r)` are detected on
+/// `density`, a density estimate of the same run, as [`learn`] does; only
+/// the levels of the pieces then come from the particles. The detection
+/// needs the whole pair-distance distribution of the fine dictionary, which
+/// the strong form on a density gives cheaply, while the levels are where
+/// the density estimate's smoothing bias shows.
+///
 /// # Errors
-/// As [`learn`], and `learn.formulation = "strong"`, which needs a density.
+/// As [`learn`], `learn.formulation = "strong"`, which needs a density, and
+/// [`LearnError::Data`] when `learn.breakpoints` is set and `density` is
+/// `None`.
 pub fn learn_from_trajectories(
     trajectories: &Trajectories,
+    density: Option<&Density>,
     config: &LearnConfig,
     known_diffusion: Option<f64>,
     seed: u64,
 ) -> Result<LearnedModel> {
-    let dictionary = config.validate()?;
+    let mut dictionary = config.validate()?;
     let start = std::time::Instant::now();
     let span = tracing::info_span!("learn", terms = dictionary.len());
     let _guard = span.enter();
-    match config.formulation {
-        Formulation::Strong | Formulation::WeakDensity => Err(LearnError::config(
+    if !config.formulation.uses_particles() {
+        return Err(LearnError::config(
             "learn.formulation",
             config.formulation.name(),
             "reads a density; estimate one with `ips kde` first, or choose \"weak-particles\" or \"increments\"",
-        )),
+        ));
+    }
+    let breakpoints = match (&config.breakpoints, density) {
+        (Some(settings), Some(density)) => {
+            let diffusion = diffusion_setting(config, known_diffusion)?;
+            let found = detect(density, settings, dictionary.convention, config.observe_every, diffusion, config.bandwidth_correction)?;
+            tracing::info!(edges = ?found.edges, "detected the pieces of a(r) on the density");
+            // Each edge is then placed more finely on the particles.
+            let local_edges = refinement_edges(&found, settings);
+            let local = Dictionary {
+                convention: dictionary.convention,
+                terms: local_edges.windows(2).map(|w| Term::Indicator { lo: w[0], hi: w[1] }).collect(),
+            };
+            let system = particle_system(trajectories, &local, config, known_diffusion)?;
+            let refined = refine(&system, &local_edges, &found, settings)?;
+            tracing::info!(edges = ?refined.edges, "refined the pieces of a(r) on the particles");
+            dictionary.terms = piece_terms(&refined.edges);
+            Some(refined)
+        }
+        (Some(_), None) => {
+            return Err(LearnError::Data(
+                "learn.breakpoints detects the pieces of a(r) on a density estimate, also with a particle formulation; \
+                 give the density of the same run too (ips learn --trajectories FILE --density FILE)"
+                    .into(),
+            ))
+        }
+        (None, _) => None,
+    };
+    let system = particle_system(trajectories, &dictionary, config, known_diffusion)?;
+    let mut model = match config.formulation {
         Formulation::WeakParticles => {
             let diffusion = diffusion_setting(config, known_diffusion)?;
-            let system = assemble_weak_particles(trajectories, &dictionary, config.observe_every, diffusion, &config.weak)?;
-            Ok(two_phases(&dictionary, &system, diffusion, config, seed, start))
+            two_phases(&dictionary, &system, diffusion, config, seed, start)
         }
-        Formulation::Increments => {
-            // The increments carry no D column: D comes from their residual.
-            let system = assemble_increments(trajectories, &dictionary, config.observe_every)?;
+        _ => {
             let known = match config.diffusion {
                 DiffusionMode::Known => Some(diffusion_setting(config, known_diffusion)?.unwrap_or_default()),
                 DiffusionMode::Learn => None,
@@ -257,8 +293,27 @@ pub fn learn_from_trajectories(
                 let (value, std_error) = diffusion_from_residual(&system, &model.phase_two.coefficients);
                 model.diffusion = DiffusionEstimate { value, learned: true, std_error: Some(std_error) };
             }
-            Ok(model)
+            model
         }
+    };
+    model.breakpoints = breakpoints;
+    Ok(model)
+}
+
+/// The system of a particle formulation. The increments carry no D
+/// column: D comes from their residual.
+fn particle_system(
+    trajectories: &Trajectories,
+    dictionary: &Dictionary,
+    config: &LearnConfig,
+    known_diffusion: Option<f64>,
+) -> Result<System> {
+    match config.formulation {
+        Formulation::WeakParticles => {
+            let diffusion = diffusion_setting(config, known_diffusion)?;
+            assemble_weak_particles(trajectories, dictionary, config.observe_every, diffusion, &config.weak)
+        }
+        _ => assemble_increments(trajectories, dictionary, config.observe_every),
     }
 }
 

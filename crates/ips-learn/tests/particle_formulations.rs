@@ -27,7 +27,7 @@ fn config(formulation: Formulation) -> LearnConfig {
 
 fn check(formulation: Formulation, n: usize, tolerance: f64, d_tolerance: f64) {
     let trajectories = case_a(n, 7);
-    let model = learn_from_trajectories(&trajectories, &config(formulation), None, 1).expect("learning runs");
+    let model = learn_from_trajectories(&trajectories, None, &config(formulation), None, 1).expect("learning runs");
     let active: Vec<&str> = model.terms.iter().filter(|t| t.active).map(|t| t.name.as_str()).collect();
     assert_eq!(active, ["r^2"], "{formulation:?}: {:?}", model.terms);
     let c = model.terms[2].coefficient;

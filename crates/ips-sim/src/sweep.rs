@@ -133,6 +133,37 @@ impl SweepDrift {
         if n == 0 || self.pieces.is_empty() {
             return;
         }
+        self.sort(positions);
+        self.values.clear();
+        self.values.resize(n, 0.0);
+        for piece in &self.pieces {
+            sweep_piece(piece, &self.sorted, &self.centred, &self.prefix, self.powers, &mut self.values);
+        }
+        self.scatter(drift);
+    }
+
+    /// Writes the drift of each piece on its own: `drifts[k]` receives the
+    /// drift of piece `k` as [`SweepDrift::evaluate`] would for that piece
+    /// alone, from one sort shared by all of them. `drifts` has one slice
+    /// of length N per piece.
+    pub fn evaluate_each(&mut self, positions: &[f64], drifts: &mut [&mut [f64]]) {
+        assert_eq!(drifts.len(), self.pieces.len(), "one output per piece");
+        let n = positions.len();
+        if n == 0 {
+            return;
+        }
+        self.sort(positions);
+        for (k, drift) in drifts.iter_mut().enumerate() {
+            self.values.clear();
+            self.values.resize(n, 0.0);
+            sweep_piece(&self.pieces[k], &self.sorted, &self.centred, &self.prefix, self.powers, &mut self.values);
+            self.scatter(drift);
+        }
+    }
+
+    /// Sorts the positions and fills the prefix sums of the centred powers.
+    fn sort(&mut self, positions: &[f64]) {
+        let n = positions.len();
         let centre = positions.iter().sum::<f64>() / n as f64;
         if self.keyed.len() != n {
             self.keyed = (0..n as u32).map(|i| (0.0, i)).collect();
@@ -157,13 +188,12 @@ impl SweepDrift {
                 y_power *= y;
             }
         }
+    }
 
-        self.values.clear();
-        self.values.resize(n, 0.0);
-        for piece in &self.pieces {
-            sweep_piece(piece, &self.sorted, &self.centred, &self.prefix, powers, &mut self.values);
-        }
-        let scale = -1.0 / n as f64;
+    /// Moves the sums of `values` (in sorted order) to the particles'
+    /// order, scaled by `-1/N`.
+    fn scatter(&self, drift: &mut [f64]) {
+        let scale = -1.0 / self.values.len() as f64;
         for (s, &(_, i)) in self.keyed.iter().enumerate() {
             drift[i as usize] = scale * self.values[s];
         }

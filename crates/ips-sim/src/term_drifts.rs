@@ -8,8 +8,11 @@
 //! `y^0 .. y^p` (as in [`crate::drift::PrefixSumDrift`], which serves one
 //! polynomial): `sum_j sign(y - y_j) |y - y_j|^k = sum_p C(k,p) [(-1)^p
 //! y^(k-p) L_p - (-y)^(k-p) R_p]`, with `L_p`, `R_p` the power sums of the
-//! particles strictly left and right of `y`. Other 1D terms use the direct
-//! sum of a one-term kernel. In 2D, up to [`MESH_MIN_PARTICLES`] particles
+//! particles strictly left and right of `y`. Indicator terms (`1[a,b)`,
+//! `r*1[a,b)`) come from the simulator's sorted sweep
+//! ([`crate::sweep::SweepDrift`]), one sort for all of them; it is exact up
+//! to rounding and `O(N log N)`. The cut-off `1/r` term uses the direct sum
+//! of a one-term kernel. In 2D, up to [`MESH_MIN_PARTICLES`] particles
 //! use the direct sum too. More particles use the simulator's particle–mesh
 //! method ([`ParticleMeshDrift`] with [`DEFAULT_MESH_CELLS`] cells per axis).
 //! Its error is about 1e-4 of the largest drift for fields smooth away from
@@ -21,6 +24,7 @@ use ips_core::{Convention, Kernel, KernelTerm, Term};
 use crate::drift::direct;
 use crate::particle_mesh::{ParticleMeshDrift, DEFAULT_MESH_CELLS};
 use crate::sorting::sort_positions;
+use crate::sweep::{split_pieces, SweepDrift};
 
 /// Reusable buffers; one per thread.
 #[derive(Debug, Default, Clone)]
@@ -33,6 +37,9 @@ pub struct TermDrifts {
     right: Vec<f64>,
     /// Made on the first 2D call with more than [`MESH_MIN_PARTICLES`].
     mesh: Option<ParticleMeshDrift>,
+    /// The sweep of the 1D indicator terms, with the terms and convention
+    /// it was prepared for.
+    sweep: Option<(Vec<Term>, Convention, SweepDrift)>,
 }
 
 /// Particle count from which the 2D term drifts come from the particle
@@ -56,9 +63,11 @@ impl TermDrifts {
         }
         let extra = convention.extra_power();
         let mut powers: Vec<(usize, u32)> = Vec::new();
+        let mut indicators: Vec<usize> = Vec::new();
         for (k, term) in terms.iter().enumerate() {
-            match (dim, term.power()) {
-                (1, Some(p)) => powers.push((k, p + extra)),
+            match (dim, term.power(), term) {
+                (1, Some(p), _) => powers.push((k, p + extra)),
+                (1, None, Term::Indicator { .. } | Term::RIndicator { .. }) => indicators.push(k),
                 _ => {
                     let kernel = Kernel {
                         convention,
@@ -76,6 +85,43 @@ impl TermDrifts {
         if !powers.is_empty() && n > 0 {
             self.powers_1d(&powers, positions, out);
         }
+        if !indicators.is_empty() {
+            self.indicators_1d(terms, &indicators, convention, positions, out);
+        }
+    }
+
+    /// The drifts of the indicator terms `terms[k]`, `k` in `indicators`,
+    /// by one sorted sweep.
+    fn indicators_1d(&mut self, terms: &[Term], indicators: &[usize], convention: Convention, positions: &[f64], out: &mut [Vec<f64>]) {
+        let wanted: Vec<Term> = indicators.iter().map(|&k| terms[k]).collect();
+        let prepared = matches!(&self.sweep, Some((t, c, _)) if *t == wanted && *c == convention);
+        if !prepared {
+            // One piece per term: split_pieces merges terms only when they
+            // share an interval, so each term is split on its own.
+            let pieces: Vec<_> = wanted
+                .iter()
+                .map(|&term| {
+                    let kernel = Kernel { convention, terms: vec![KernelTerm { term, coefficient: 1.0 }] };
+                    let (mut pieces, rest) = split_pieces(&kernel);
+                    debug_assert!(rest.terms.is_empty() && pieces.len() == 1);
+                    pieces.remove(0)
+                })
+                .collect();
+            self.sweep = Some((wanted, convention, SweepDrift::new(&pieces)));
+        }
+        let (_, _, sweep) = self.sweep.as_mut().expect("prepared above");
+        let mut columns: Vec<&mut [f64]> = Vec::with_capacity(indicators.len());
+        let mut rest: &mut [Vec<f64>] = out;
+        let mut offset = 0;
+        // Borrows the wanted columns of `out` one by one (indices increase).
+        for &k in indicators {
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(k - offset);
+            let (column, tail) = tail.split_first_mut().expect("index within out");
+            columns.push(column.as_mut_slice());
+            rest = tail;
+            offset = k + 1;
+        }
+        sweep.evaluate_each(positions, &mut columns);
     }
 
     fn powers_1d(&mut self, powers: &[(usize, u32)], positions: &[f64], out: &mut [Vec<f64>]) {
@@ -195,16 +241,27 @@ mod tests {
     }
 
     #[test]
-    fn powers_in_1d_match_the_direct_sum() {
+    fn one_dimensional_terms_match_the_direct_sum() {
         let mut rng = stream(3, 0, 0);
         // Off-centre data with ties, where an uncentred expansion cancels.
         let mut positions: Vec<f64> = (0..700).map(|_| 4.0 + rng.random::<f64>() * 3.0).collect();
         positions[10] = positions[20];
         positions[30] = positions[20];
-        let terms: Vec<Term> = (0..8).map(Term::Power).chain([Term::CutoffInverse { eps: 0.1 }]).collect();
+        let terms: Vec<Term> = (0..8)
+            .map(Term::Power)
+            .chain([
+                Term::CutoffInverse { eps: 0.1 },
+                Term::Indicator { lo: 0.0, hi: 0.7 },
+                Term::RIndicator { lo: 0.2, hi: 0.9 },
+                Term::Indicator { lo: 0.7, hi: 1.5 },
+            ])
+            .collect();
+        // One set of buffers for both conventions: the sweep is prepared again
+        // when the convention changes.
+        let mut drifts = TermDrifts::new();
         for convention in [Convention::Force, Convention::Influence] {
             let mut out = vec![Vec::new(); terms.len()];
-            TermDrifts::new().evaluate(&terms, convention, &positions, 1, &mut out);
+            drifts.evaluate(&terms, convention, &positions, 1, &mut out);
             for (k, term) in terms.iter().enumerate() {
                 let expected = one_term_direct(*term, convention, &positions, 1);
                 let scale = expected.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
