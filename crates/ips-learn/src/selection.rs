@@ -28,7 +28,7 @@ use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
 use crate::assembly::System;
-use crate::least_squares::solve;
+use crate::least_squares::{solve, solve_factor, triangular_factor};
 use crate::phase_two::normalised_columns;
 
 /// Gap in BIC below which two supports count as equally supported.
@@ -72,15 +72,15 @@ fn factor(system: &System) -> Factor {
     let all: Vec<usize> = (0..system.columns()).collect();
     let (matrix, _) = normalised_columns(system, &all);
     let (rows, columns) = matrix.dim();
-    let a = DMatrix::from_fn(rows, columns, |i, j| matrix[[i, j]]);
-    let b = DVector::from_iterator(rows, system.target.iter().copied());
-    let qr = a.qr();
-    let qtb = qr.q().transpose() * &b;
-    // The residual of the fit on every column, computed directly: the
-    // difference ||b||^2 - ||Q'b||^2 cancels when the fit is close.
-    let full = solve(matrix.view(), system.target.view()).residual_norm;
+    let augmented = triangular_factor(matrix.view(), system.target.view());
+    let r = augmented.view((0, 0), (columns, columns)).into_owned();
+    let qtb: DVector<f64> = augmented.view((0, columns), (columns, 1)).column(0).into_owned();
+    // The residual of the fit on every column, from the factor's last
+    // column, not from ||b||^2 - ||Q'b||^2, which cancels when the fit is
+    // close.
+    let full = solve_factor(&augmented, rows).residual_norm;
     let outside = full * full + system.residual_offset;
-    Factor { r: qr.r(), qtb, outside, rows: system.represented_rows as f64 }
+    Factor { r, qtb, outside, rows: system.represented_rows as f64 }
 }
 
 fn bic(factor: &Factor, columns: &[usize]) -> f64 {
