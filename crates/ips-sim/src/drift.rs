@@ -6,7 +6,7 @@
 use ips_core::Kernel;
 use rayon::prelude::*;
 
-use crate::sorting::sort_positions;
+use crate::sorting::SortedOrder;
 
 /// Direct pairwise sum, `O(N^2)`, parallel over particles. Each particle's
 /// sum runs over `j` in a fixed order, so the result does not depend on the
@@ -207,9 +207,7 @@ pub struct PrefixSumDrift {
     /// that the sum over particles is `sum_p (-1)^p L_p A_p(y) - R_p A_p(-y)`.
     shifted: Vec<f64>,
     /// `(position, particle)` pairs in sorted order, and sorting buffers.
-    keyed: Vec<(f64, u32)>,
-    scratch: Vec<(f64, u32)>,
-    counts: Vec<u32>,
+    order: SortedOrder,
     /// Centred positions in sorted order.
     sorted: Vec<f64>,
     /// Drift of the particle at each sorted index.
@@ -220,18 +218,25 @@ pub struct PrefixSumDrift {
     chunk_sums: Vec<f64>,
 }
 
+/// Binomial coefficients `C(k, p)` for `k <= degree`, by Pascal's rule
+/// (exact in `f64` far beyond the degrees of any dictionary).
+pub(crate) fn binomials(degree: usize) -> Vec<Vec<f64>> {
+    let mut rows: Vec<Vec<f64>> = Vec::with_capacity(degree + 1);
+    for k in 0..=degree {
+        let mut row = vec![1.0; k + 1];
+        for p in 1..k {
+            row[p] = rows[k - 1][p - 1] + rows[k - 1][p];
+        }
+        rows.push(row);
+    }
+    rows
+}
+
 impl PrefixSumDrift {
     /// Prepares the method for `phi(r) = sum_k coefficients[k] r^k`.
     pub fn new(coefficients: Vec<f64>) -> Self {
         let degree = coefficients.len().saturating_sub(1);
-        let mut binomial = vec![vec![1.0; 1]; degree + 1];
-        for k in 1..=degree {
-            let mut row = vec![1.0; k + 1];
-            for p in 1..k {
-                row[p] = binomial[k - 1][p - 1] + binomial[k - 1][p];
-            }
-            binomial[k] = row;
-        }
+        let binomial = binomials(degree);
         let powers = degree + 1;
         let mut shifted = vec![0.0; powers * powers];
         for p in 0..powers {
@@ -242,9 +247,7 @@ impl PrefixSumDrift {
         PrefixSumDrift {
             coefficients,
             shifted,
-            keyed: Vec::new(),
-            scratch: Vec::new(),
-            counts: Vec::new(),
+            order: SortedOrder::new(),
             sorted: Vec::new(),
             sorted_drift: Vec::new(),
             boundaries: Vec::new(),
@@ -262,18 +265,11 @@ impl PrefixSumDrift {
         }
         let centre = positions.iter().sum::<f64>() / n as f64;
 
-        if self.keyed.len() != n {
-            self.keyed = (0..n as u32).map(|i| (0.0, i)).collect();
-        }
-        self.keyed
-            .par_iter_mut()
-            .with_min_len(CHUNK)
-            .for_each(|pair| pair.0 = positions[pair.1 as usize]);
-        sort_positions(&mut self.keyed, &mut self.scratch, &mut self.counts);
+        let keyed = self.order.sort(positions);
         self.sorted.resize(n, 0.0);
         self.sorted
             .par_iter_mut()
-            .zip(self.keyed.par_iter())
+            .zip(keyed.par_iter())
             .with_min_len(CHUNK)
             .for_each(|(y, &(x, _))| *y = x - centre);
 
@@ -281,7 +277,7 @@ impl PrefixSumDrift {
         self.sum_chunks(powers);
         self.sum_sides(powers, -1.0 / n as f64);
 
-        for (&(_, i), &value) in self.keyed.iter().zip(&self.sorted_drift) {
+        for (&(_, i), &value) in self.order.pairs().iter().zip(&self.sorted_drift) {
             drift[i as usize] = value;
         }
     }

@@ -17,7 +17,8 @@
 
 use ips_core::{Kernel, KernelTerm, Term};
 
-use crate::sorting::sort_positions;
+use crate::drift::binomials;
+use crate::sorting::SortedOrder;
 
 /// A polynomial `sum_q coefficients[q] r^q` on `lo <= r < hi`.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,9 +77,7 @@ pub struct SweepDrift {
     pieces: Vec<PreparedPiece>,
     /// Number of powers `y^0 ..` whose prefix sums are kept.
     powers: usize,
-    keyed: Vec<(f64, u32)>,
-    scratch: Vec<(f64, u32)>,
-    counts: Vec<u32>,
+    order: SortedOrder,
     /// Sorted original coordinates, for window membership.
     sorted: Vec<f64>,
     /// Sorted centred coordinates, for the sums.
@@ -92,14 +91,7 @@ impl SweepDrift {
     /// Prepares the sweep for `pieces`.
     pub fn new(pieces: &[Piece]) -> Self {
         let degree = pieces.iter().map(|p| p.coefficients.len()).max().unwrap_or(1).max(1) - 1;
-        let mut binomial = vec![vec![1.0; 1]; degree + 1];
-        for k in 1..=degree {
-            let mut row = vec![1.0; k + 1];
-            for p in 1..k {
-                row[p] = binomial[k - 1][p - 1] + binomial[k - 1][p];
-            }
-            binomial[k] = row;
-        }
+        let binomial = binomials(degree);
         let pieces = pieces
             .iter()
             .map(|piece| {
@@ -115,9 +107,7 @@ impl SweepDrift {
         SweepDrift {
             pieces,
             powers: degree + 1,
-            keyed: Vec::new(),
-            scratch: Vec::new(),
-            counts: Vec::new(),
+            order: SortedOrder::new(),
             sorted: Vec::new(),
             centred: Vec::new(),
             prefix: Vec::new(),
@@ -165,15 +155,9 @@ impl SweepDrift {
     fn sort(&mut self, positions: &[f64]) {
         let n = positions.len();
         let centre = positions.iter().sum::<f64>() / n as f64;
-        if self.keyed.len() != n {
-            self.keyed = (0..n as u32).map(|i| (0.0, i)).collect();
-        }
-        for pair in self.keyed.iter_mut() {
-            pair.0 = positions[pair.1 as usize];
-        }
-        sort_positions(&mut self.keyed, &mut self.scratch, &mut self.counts);
+        let keyed = self.order.sort(positions);
         self.sorted.clear();
-        self.sorted.extend(self.keyed.iter().map(|&(x, _)| x));
+        self.sorted.extend(keyed.iter().map(|&(x, _)| x));
         self.centred.clear();
         self.centred.extend(self.sorted.iter().map(|&x| x - centre));
 
@@ -194,7 +178,7 @@ impl SweepDrift {
     /// order, scaled by `-1/N`.
     fn scatter(&self, drift: &mut [f64]) {
         let scale = -1.0 / self.values.len() as f64;
-        for (s, &(_, i)) in self.keyed.iter().enumerate() {
+        for (s, &(_, i)) in self.order.pairs().iter().enumerate() {
             drift[i as usize] = scale * self.values[s];
         }
     }

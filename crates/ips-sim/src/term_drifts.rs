@@ -21,17 +21,15 @@
 
 use ips_core::{Convention, Kernel, KernelTerm, Term};
 
-use crate::drift::direct;
+use crate::drift::{binomials, direct};
 use crate::particle_mesh::{ParticleMeshDrift, DEFAULT_MESH_CELLS};
-use crate::sorting::sort_positions;
+use crate::sorting::SortedOrder;
 use crate::sweep::{split_pieces, SweepDrift};
 
 /// Reusable buffers; one per thread.
 #[derive(Debug, Default, Clone)]
 pub struct TermDrifts {
-    keyed: Vec<(f64, u32)>,
-    scratch: Vec<(f64, u32)>,
-    counts: Vec<u32>,
+    order: SortedOrder,
     sorted: Vec<f64>,
     left: Vec<f64>,
     right: Vec<f64>,
@@ -90,8 +88,8 @@ impl TermDrifts {
         }
     }
 
-    /// The drifts of the indicator terms `terms[k]`, `k` in `indicators`,
-    /// by one sorted sweep.
+    /// Writes the drifts of the indicator terms `terms[k]`, `k` in
+    /// `indicators`, by one sorted sweep.
     fn indicators_1d(&mut self, terms: &[Term], indicators: &[usize], convention: Convention, positions: &[f64], out: &mut [Vec<f64>]) {
         let wanted: Vec<Term> = indicators.iter().map(|&k| terms[k]).collect();
         let prepared = matches!(&self.sweep, Some((t, c, _)) if *t == wanted && *c == convention);
@@ -130,15 +128,9 @@ impl TermDrifts {
         let width = degree + 1;
         // Centring keeps the binomial expansion from cancelling.
         let centre = positions.iter().sum::<f64>() / n as f64;
-        if self.keyed.len() != n {
-            self.keyed = (0..n as u32).map(|i| (0.0, i)).collect();
-        }
-        for pair in self.keyed.iter_mut() {
-            pair.0 = positions[pair.1 as usize];
-        }
-        sort_positions(&mut self.keyed, &mut self.scratch, &mut self.counts);
+        let keyed = self.order.sort(positions);
         self.sorted.clear();
-        self.sorted.extend(self.keyed.iter().map(|&(x, _)| x - centre));
+        self.sorted.extend(keyed.iter().map(|&(x, _)| x - centre));
         self.left.clear();
         self.left.resize(n * width, 0.0);
         self.right.clear();
@@ -149,7 +141,7 @@ impl TermDrifts {
         let scale = -1.0 / n as f64;
         let mut y_powers = vec![0.0; width];
         let mut minus_y_powers = vec![0.0; width];
-        for (s, &(_, particle)) in self.keyed.iter().enumerate() {
+        for (s, &(_, particle)) in self.order.pairs().iter().enumerate() {
             let y = self.sorted[s];
             let (mut a, mut b) = (1.0, 1.0);
             for q in 0..width {
@@ -172,19 +164,6 @@ impl TermDrifts {
             }
         }
     }
-}
-
-/// Binomial coefficients `C(k, p)` for `k <= degree`.
-fn binomials(degree: usize) -> Vec<Vec<f64>> {
-    let mut rows: Vec<Vec<f64>> = Vec::with_capacity(degree + 1);
-    for k in 0..=degree {
-        let mut row = vec![1.0; k + 1];
-        for p in 1..k {
-            row[p] = rows[k - 1][p - 1] + rows[k - 1][p];
-        }
-        rows.push(row);
-    }
-    rows
 }
 
 /// Power sums of the sorted values strictly left and right of each one;
