@@ -151,6 +151,11 @@ fn report_without_true_kernel_lists_coefficients() {
     assert!(report.contains("learned values only"), "{report}");
     let r2_row = report.lines().find(|line| line.starts_with("| r^2 |")).expect("a row for r^2");
     assert!(r2_row.ends_with("| yes |"), "r^2 is kept: {r2_row}");
+    // The forward check compares the learned model with the data only.
+    let forward = &report[report.find("## Forward check").expect("a forward check")..];
+    let forward = &forward[..forward.find("## Figures").unwrap_or(forward.len())];
+    assert!(forward.contains("No true kernel was given"), "{forward}");
+    assert!(!forward.contains("W2(true"), "no column of the truth: {forward}");
 }
 
 /// float32 positions `[n_times, N]` with `--dt` still find the cubic term.

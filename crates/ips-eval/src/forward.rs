@@ -134,6 +134,17 @@ pub fn forward_check(
             config.t_final
         )));
     }
+    // An end time past the data is kept on purpose: the solutions then
+    // predict beyond the observations, and the distances to the data stop
+    // at the last snapshot.
+    let t_last = data.times[data.n_times() - 1];
+    if config.t_final > t_last + 1e-9 * t_last.abs().max(1.0) {
+        tracing::info!(
+            t_final = config.t_final,
+            last_snapshot = t_last,
+            "the forward check runs past the last data snapshot; W2 to the data stops there"
+        );
+    }
     let mut config = config.clone();
     config.t_final -= t0;
     let config = &config;
