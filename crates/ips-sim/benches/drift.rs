@@ -1,6 +1,7 @@
-//! Drift evaluations per second: the prefix-sum method in 1D against the
-//! direct sum, the direct sum in 2D, over N and thread counts, and cell
-//! lists against the direct sum for a 2D kernel of compact support.
+//! Drift evaluations per second over N and thread counts: the prefix-sum
+//! method in 1D against the direct sum, the direct sum and the particle
+//! mesh in 2D, and cell lists against the direct sum for a 2D kernel of
+//! compact support.
 //!
 //! Run with `cargo bench -p ips-sim --bench drift`.
 
@@ -8,6 +9,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use ips_core::{Kernel, KernelTerm, Term};
 use ips_sim::cell_list::CellListDrift;
 use ips_sim::drift::{direct, PrefixSumDrift};
+use ips_sim::particle_mesh::{ParticleMeshDrift, DEFAULT_MESH_CELLS};
 use ips_sim::noise::add_gaussian;
 
 fn cubic() -> Kernel {
@@ -43,9 +45,12 @@ fn prefix_sum_by_kernel(c: &mut Criterion, name: &str, coefficients: &[f64], siz
         let mut drift = vec![0.0; n];
         let mut method = PrefixSumDrift::new(coefficients.to_vec());
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| method.evaluate(&x, &mut drift));
-        });
+        for threads in [1usize, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            group.bench_with_input(BenchmarkId::new(format!("{threads}_threads"), n), &n, |b, _| {
+                b.iter(|| pool.install(|| method.evaluate(&x, &mut drift)));
+            });
+        }
     }
     group.finish();
 }
@@ -74,7 +79,28 @@ fn direct_1d(c: &mut Criterion) {
 }
 
 fn direct_2d(c: &mut Criterion) {
-    direct_by_threads(c, 2, &[1_000, 10_000]);
+    direct_by_threads(c, 2, &[1_000, 10_000, 50_000]);
+}
+
+/// The particle–mesh drift of case D (`phi = 3 r^2`, 128 cells per axis),
+/// the fast 2D method, over the same sizes as the 2D direct sum.
+fn particle_mesh_2d(c: &mut Criterion) {
+    let mut group = c.benchmark_group("particle_mesh_2d");
+    group.sample_size(10);
+    let kernel = cubic();
+    for n in [1_000usize, 10_000, 50_000] {
+        let x = positions(n, 2);
+        let mut drift = vec![0.0; n * 2];
+        let mut method = ParticleMeshDrift::new(DEFAULT_MESH_CELLS);
+        group.throughput(Throughput::Elements(n as u64));
+        for threads in [1usize, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            group.bench_with_input(BenchmarkId::new(format!("{threads}_threads"), n), &n, |b, _| {
+                b.iter(|| pool.install(|| method.evaluate(&kernel, &x, &mut drift)));
+            });
+        }
+    }
+    group.finish();
 }
 
 /// An opinion-like influence of support 0.2 on particles spread evenly
@@ -112,5 +138,5 @@ fn cell_list_2d(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, prefix_sum_1d, direct_1d, direct_2d, cell_list_2d);
+criterion_group!(benches, prefix_sum_1d, direct_1d, direct_2d, particle_mesh_2d, cell_list_2d);
 criterion_main!(benches);
