@@ -290,7 +290,7 @@ pub fn refine(system: &System, local_edges: &[f64], found: &Breakpoints, config:
     })
 }
 
-/// The Gram matrix of `system`, its row prefix sums over the first `m`
+/// Returns the Gram matrix of `system`, its row prefix sums over the first `m`
 /// columns, `A^T b` with its prefix sums, and `||b||^2`.
 fn normal_equations(system: &System, m: usize) -> (Array2<f64>, Array2<f64>, Array1<f64>, Vec<f64>, f64) {
     let a = &system.matrix;
