@@ -494,6 +494,16 @@ fn learn_cases(dir: &Path, artifacts: &Artifacts) -> Vec<Case> {
             expected: vec!["learn.breakpoints", "--density FILE"],
         },
         Case {
+            name: "density of another run for breakpoints",
+            args: learn(
+                "other_run",
+                &artifacts.density,
+                &text(&experiment("opinion-polarization-small.toml")),
+                &["--trajectories", &simulated, "--set", "learn.formulation=\"weak-particles\""],
+            ),
+            expected: vec!["51 from t = 0 to 0.05", "11 from t = 0 to 0.01", "estimated from these trajectories"],
+        },
+        Case {
             name: "density beside trajectories without breakpoints",
             args: learn(
                 "unused_density",

@@ -37,6 +37,18 @@ pub fn forward_and_report(
     let true_kernel = experiment
         .and_then(|e| e.model.kernel.clone())
         .or_else(|| density.meta.kernel.clone());
+    if experiment.and_then(|e| e.model.kernel.as_ref()).is_none() {
+        if let Some(kernel) = &density.meta.kernel {
+            // Simulated data carry their kernel in the records `ips simulate`
+            // writes. The note tells where the truth came from, since the
+            // experiment file does not name it.
+            ui.note(&format!(
+                "the true kernel {} comes from the data's records (written by `ips simulate`); \
+                 copy only the .npy files for a blind test",
+                kernel.formula()
+            ));
+        }
+    }
     let true_diffusion = experiment
         .and_then(|e| e.model.diffusion)
         .or(density.meta.diffusion);
@@ -99,7 +111,7 @@ fn run_forward_check(
     ui: &Ui,
 ) -> Result<ForwardCheck> {
     if truth.is_none() {
-        tracing::warn!("no true kernel and D: the forward check compares the learned model with the data only");
+        tracing::info!("no true kernel: the forward check compares the learned model with the data only");
     }
     config.validate()?;
     let runs = if truth.is_some() { 2 } else { 1 };

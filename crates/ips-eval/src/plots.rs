@@ -93,14 +93,26 @@ pub fn write_plots(dir: &Path, plots: &RunPlots) -> Result<Vec<Figure>> {
             render!(dir, "density_xt", (1200, 520), |root: &DrawingArea<_, Shift>| draw_density_xt(root, plots.data, forward));
             add("density_xt", "Density over x and t: data (KDE) and the learned-model solution");
             render!(dir, "snapshots", (1200, 800), |root: &DrawingArea<_, Shift>| draw_snapshots(root, plots.data, forward));
-            add("snapshots", "Snapshots: data, true-kernel and learned-kernel solutions");
+            add(
+                "snapshots",
+                if plots.truth.is_some() {
+                    "Snapshots: data, true-kernel and learned-kernel solutions"
+                } else {
+                    "Snapshots: data and the learned-kernel solution"
+                },
+            );
         } else {
             render!(dir, "density_images", (1300, 700), |root: &DrawingArea<_, Shift>| draw_density_images(root, plots.data, forward));
             add("density_images", "Density images at four times: data (KDE) and the learned-kernel solution");
         }
     }
-    render!(dir, "kernel", (900, 800), |root: &DrawingArea<_, Shift>| draw_kernel(root, plots));
-    add("kernel", "Kernel phi(r): true and learned, and the absolute error");
+    // Without a truth there is no error panel, so the figure is one panel.
+    let kernel_size = if plots.truth.is_some() { (900, 800) } else { (900, 480) };
+    render!(dir, "kernel", kernel_size, |root: &DrawingArea<_, Shift>| draw_kernel(root, plots));
+    add(
+        "kernel",
+        if plots.truth.is_some() { "Kernel phi(r): true and learned, and the absolute error" } else { "Learned kernel phi(r)" },
+    );
     if let Some(forward) = plots.forward {
         render!(dir, "w2", (900, 800), |root: &DrawingArea<_, Shift>| draw_w2(root, forward));
         add("w2", "W2 distance over time");
@@ -431,7 +443,13 @@ where
     let r: Vec<f64> = (0..=samples).map(|i| plots.r_max * i as f64 / samples as f64).collect();
     let learned: Vec<f64> = r.iter().map(|&r| plots.learned.phi(r)).collect();
     let truth: Option<Vec<f64>> = plots.truth.map(|k| r.iter().map(|&r| k.phi(r)).collect());
-    let (upper, lower) = root.split_vertically(root.dim_in_pixel().1 * 3 / 5);
+    let (upper, lower) = match plots.truth {
+        Some(_) => {
+            let (upper, lower) = root.split_vertically(root.dim_in_pixel().1 * 3 / 5);
+            (upper, Some(lower))
+        }
+        None => (root.clone(), None),
+    };
 
     let (lo, hi) = range(learned.iter().chain(truth.iter().flatten()).copied());
     let mut chart = ChartBuilder::on(&upper)
@@ -465,8 +483,7 @@ where
         .label_font(title_style(15))
         .draw()?;
 
-    let Some(truth) = truth else {
-        lower.titled("no true kernel: no error panel", title_style(20))?;
+    let (Some(truth), Some(lower)) = (truth, lower) else {
         return Ok(());
     };
     let error: Vec<f64> = learned.iter().zip(&truth).map(|(l, t)| (l - t).abs()).collect();

@@ -214,6 +214,24 @@ impl Evaluation {
                 ranking.criterion.to_uppercase(),
                 ranking.max_support
             );
+            let chosen_by_ranking = self.phase_one_stop_reason.contains("best-subset");
+            if !chosen_by_ranking {
+                let _ = writeln!(
+                    out,
+                    "The support in the tables above comes from the thresholds of Phase I; this ranking is a \
+                     diagnostic (set learn.selection = \"best-subset\" to take its best support instead).\n"
+                );
+            }
+            if matches!(self.formulation.as_str(), "strong" | "weak-density" | "") {
+                let _ = writeln!(
+                    out,
+                    "The rows of the {} form are correlated (neighbouring grid points and time steps), so \
+                     BIC overstates the evidence for larger supports and its gaps cannot be trusted; \
+                     the weak form on the particles and the increments have independent rows \
+                     (docs/method.md, \"Choosing the support\").\n",
+                    if self.formulation.is_empty() { "strong" } else { self.formulation.as_str() }
+                );
+            }
             if let Some(warning) = &ranking.warning {
                 let _ = writeln!(out, "**Warning:** {warning}.\n");
             }

@@ -223,16 +223,16 @@ fn stack_systems(mut systems: Vec<System>, densities: &[&Density]) -> Result<Sys
 /// formulation (`weak-particles` or `increments`).
 ///
 /// With `learn.breakpoints` the pieces of `a(r)` are detected on
-/// `density`, a density estimate of the same run, as [`learn`] does; only
-/// the levels of the pieces then come from the particles. The detection
-/// needs the whole pair-distance distribution of the fine dictionary, which
-/// the strong form on a density gives cheaply, while the levels are where
-/// the density estimate's smoothing bias shows.
+/// `density`, a density estimate of the same run, as [`learn`] does. Each
+/// edge is then placed again on the particles, and the levels come from
+/// the particles. The detection needs the pair-distance distribution of a
+/// fine dictionary, which the strong form on a density gives cheaply; the
+/// levels are where the density estimate's smoothing shows.
 ///
 /// # Errors
 /// As [`learn`], `learn.formulation = "strong"`, which needs a density, and
-/// [`LearnError::Data`] when `learn.breakpoints` is set and `density` is
-/// `None`.
+/// [`LearnError::Trajectories`] when `learn.breakpoints` is set and
+/// `density` is `None` or not estimated from `trajectories`.
 pub fn learn_from_trajectories(
     trajectories: &Trajectories,
     density: Option<&Density>,
@@ -253,6 +253,7 @@ pub fn learn_from_trajectories(
     }
     let breakpoints = match (&config.breakpoints, density) {
         (Some(settings), Some(density)) => {
+            check_same_run(density, trajectories)?;
             let diffusion = diffusion_setting(config, known_diffusion)?;
             let found = detect(density, settings, dictionary.convention, config.observe_every, diffusion, config.bandwidth_correction)?;
             tracing::info!(edges = ?found.edges, "detected the pieces of a(r) on the density");
@@ -269,7 +270,7 @@ pub fn learn_from_trajectories(
             Some(refined)
         }
         (Some(_), None) => {
-            return Err(LearnError::Data(
+            return Err(LearnError::Trajectories(
                 "learn.breakpoints detects the pieces of a(r) on a density estimate, also with a particle formulation; \
                  give the density of the same run too (ips learn --trajectories FILE --density FILE)"
                     .into(),
@@ -298,6 +299,27 @@ pub fn learn_from_trajectories(
     };
     model.breakpoints = breakpoints;
     Ok(model)
+}
+
+/// Checks that `density` was estimated from `trajectories`: the KDE keeps
+/// every frame, so the snapshot times agree. A density of another run
+/// would place the pieces of another kernel.
+fn check_same_run(density: &Density, trajectories: &Trajectories) -> Result<()> {
+    let (snapshots, frames) = (&density.times, &trajectories.times);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()));
+    if snapshots.len() == frames.len() && snapshots.iter().zip(frames).all(|(&a, &b)| close(a, b)) {
+        return Ok(());
+    }
+    let span = |t: &ndarray::Array1<f64>| match (t.first(), t.last()) {
+        (Some(first), Some(last)) => format!("{} from t = {first} to {last}", t.len()),
+        _ => "0".to_string(),
+    };
+    Err(LearnError::Trajectories(format!(
+        "the density has {} snapshots and the trajectories {} frames; learn.breakpoints needs the density \
+         estimated from these trajectories (ips kde --trajectories FILE)",
+        span(snapshots),
+        span(frames)
+    )))
 }
 
 /// The system of a particle formulation. The increments carry no D
