@@ -111,8 +111,8 @@ pub struct Breakpoints {
     pub pair_weights: Vec<f64>,
     /// `||b - A c|| / ||b||` of the best piecewise-constant fit.
     pub relative_residual: f64,
-    /// The edges found on the density, when a particle formulation then
-    /// refined them (see [`refine`]); `edges` holds the refined ones.
+    /// Edges found on the density, when a particle formulation then refined
+    /// them (see [`refine`]). `edges` contains the refined ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub density_edges: Option<Vec<f64>>,
 }
@@ -146,30 +146,23 @@ pub fn detect(
     };
     let system = assemble_unchecked(density, &dictionary, observe_every, diffusion, bandwidth_correction)?;
     let m = dictionary.len();
-    // With D learned the Laplacian is one more column, kept in every fit.
-    let extra: Vec<usize> = system.diffusion_column.into_iter().collect();
-    let (gram, row_prefix, projected, projected_prefix, target_square) = normal_equations(&system, m);
+    let normal = NormalEquations::new(&system, m);
 
     let pair_weights = pair_weights(density, observe_every, &fine_edges)?;
-    let observed: Vec<usize> = (0..m).filter(|&k| gram[[k, k]] > 0.0 && pair_weights[k] > 0.0).collect();
+    let observed: Vec<usize> = (0..m).filter(|&k| normal.gram[[k, k]] > 0.0 && pair_weights[k] > 0.0).collect();
     if observed.is_empty() {
         return Err(LearnError::Data(format!(
             "no pair of the data lies at distances below learn.breakpoints.r_max = {}",
             config.r_max
         )));
     }
-    let fine_levels = fine_levels(&gram, &projected, &observed, &extra, m);
+    let fine_levels = fine_levels(&normal.gram, &normal.projected, &observed, &normal.extra, m);
 
     let inner = config.pieces - 1;
     let mut cuts: Vec<usize> = (1..=inner).collect();
     let mut best: Option<(f64, Vec<usize>)> = None;
     loop {
-        let mut bounds = Vec::with_capacity(config.pieces + 1);
-        bounds.push(0);
-        bounds.extend_from_slice(&cuts);
-        bounds.push(m);
-        let explained = explained_square(&bounds, &extra, &gram, &row_prefix, &projected, &projected_prefix);
-        let residual = target_square - explained;
+        let residual = normal.residual(&cuts);
         if best.as_ref().is_none_or(|(r, _)| residual < *r) {
             best = Some((residual, cuts.clone()));
         }
@@ -189,7 +182,7 @@ pub fn detect(
         fine_edges,
         fine_levels,
         pair_weights,
-        relative_residual: (residual.max(0.0) / target_square.max(f64::MIN_POSITIVE)).sqrt(),
+        relative_residual: normal.relative_residual(residual),
         density_edges: None,
     })
 }
@@ -239,6 +232,7 @@ pub fn refine(system: &System, local_edges: &[f64], found: &Breakpoints, config:
             "the refinement system has {terms} term columns for {m} local intervals"
         )));
     }
+
     let width = config.r_max / config.intervals as f64;
     let inner = &found.edges[1..found.edges.len() - 1];
     // Candidate cut indices (edge k of local_edges) for each inner edge.
@@ -249,8 +243,8 @@ pub fn refine(system: &System, local_edges: &[f64], found: &Breakpoints, config:
     if windows.iter().any(Vec::is_empty) {
         return Err(LearnError::Data("an inner edge has no candidate in the refinement dictionary".into()));
     }
-    let extra: Vec<usize> = system.diffusion_column.into_iter().collect();
-    let (gram, row_prefix, projected, projected_prefix, target_square) = normal_equations(system, m);
+
+    let normal = NormalEquations::new(system, m);
     // Every choice of one candidate per window, decoded from a mixed-radix index.
     let placements: usize = windows.iter().map(Vec::len).product();
     let mut best: Option<(f64, Vec<usize>)> = None;
@@ -267,15 +261,12 @@ pub fn refine(system: &System, local_edges: &[f64], found: &Breakpoints, config:
         if !cuts.windows(2).all(|pair| pair[0] < pair[1]) {
             continue;
         }
-        let mut bounds = Vec::with_capacity(cuts.len() + 2);
-        bounds.push(0);
-        bounds.extend_from_slice(&cuts);
-        bounds.push(m);
-        let residual = target_square - explained_square(&bounds, &extra, &gram, &row_prefix, &projected, &projected_prefix);
+        let residual = normal.residual(&cuts);
         if best.as_ref().is_none_or(|(r, _)| residual < *r) {
             best = Some((residual, cuts));
         }
     }
+
     let Some((residual, cuts)) = best else {
         return Err(LearnError::Data("the refinement windows of neighbouring edges leave no ordered placement".into()));
     };
@@ -284,31 +275,72 @@ pub fn refine(system: &System, local_edges: &[f64], found: &Breakpoints, config:
     edges.push(local_edges[m]);
     Ok(Breakpoints {
         edges,
-        relative_residual: (residual.max(0.0) / target_square.max(f64::MIN_POSITIVE)).sqrt(),
+        relative_residual: normal.relative_residual(residual),
         density_edges: Some(found.edges.clone()),
         ..found.clone()
     })
 }
 
-/// Returns the Gram matrix of `system`, its row prefix sums over the first `m`
-/// columns, `A^T b` with its prefix sums, and `||b||^2`.
-fn normal_equations(system: &System, m: usize) -> (Array2<f64>, Array2<f64>, Array1<f64>, Vec<f64>, f64) {
-    let a = &system.matrix;
-    let b = &system.target;
-    let gram: Array2<f64> = a.t().dot(a);
-    let projected: Array1<f64> = a.t().dot(b);
-    // Row prefix sums of the Gram matrix: block sums in O(rows) each.
-    let mut row_prefix = Array2::<f64>::zeros((gram.nrows(), m + 1));
-    for k in 0..gram.nrows() {
-        for l in 0..m {
-            row_prefix[[k, l + 1]] = row_prefix[[k, l]] + gram[[k, l]];
+/// Normal equations of a system whose first `m` columns are fine
+/// indicators, with the prefix sums that make the residual of any
+/// piecewise-constant placement cheap.
+struct NormalEquations {
+    gram: Array2<f64>,
+    /// `row_prefix[[k, l]]`: sum of `gram[[k, 0..l]]`, so block sums take O(rows).
+    row_prefix: Array2<f64>,
+    /// `A^T b`.
+    projected: Array1<f64>,
+    projected_prefix: Vec<f64>,
+    /// `||b||^2`.
+    target_square: f64,
+    /// Number of fine columns.
+    fine: usize,
+    /// Columns kept in every fit: the Laplacian when D is learned.
+    extra: Vec<usize>,
+}
+
+impl NormalEquations {
+    fn new(system: &System, m: usize) -> Self {
+        let a = &system.matrix;
+        let b = &system.target;
+        let gram: Array2<f64> = a.t().dot(a);
+        let projected: Array1<f64> = a.t().dot(b);
+        let mut row_prefix = Array2::<f64>::zeros((gram.nrows(), m + 1));
+        for k in 0..gram.nrows() {
+            for l in 0..m {
+                row_prefix[[k, l + 1]] = row_prefix[[k, l]] + gram[[k, l]];
+            }
+        }
+        let mut projected_prefix = vec![0.0; m + 1];
+        for k in 0..m {
+            projected_prefix[k + 1] = projected_prefix[k] + projected[k];
+        }
+        NormalEquations {
+            gram,
+            row_prefix,
+            projected,
+            projected_prefix,
+            target_square: b.dot(b),
+            fine: m,
+            extra: system.diffusion_column.into_iter().collect(),
         }
     }
-    let mut projected_prefix = vec![0.0; m + 1];
-    for k in 0..m {
-        projected_prefix[k + 1] = projected_prefix[k] + projected[k];
+
+    /// Returns the squared residual of the piecewise-constant fit whose
+    /// pieces start at the fine columns `cuts` (increasing, in `1..m`).
+    fn residual(&self, cuts: &[usize]) -> f64 {
+        let mut bounds = Vec::with_capacity(cuts.len() + 2);
+        bounds.push(0);
+        bounds.extend_from_slice(cuts);
+        bounds.push(self.fine);
+        let explained = explained_square(&bounds, &self.extra, &self.gram, &self.row_prefix, &self.projected, &self.projected_prefix);
+        self.target_square - explained
     }
-    (gram, row_prefix, projected, projected_prefix, b.dot(b))
+
+    /// Returns `||b - A c|| / ||b||` for a squared residual.
+    fn relative_residual(&self, residual: f64) -> f64 {
+        (residual.max(0.0) / self.target_square.max(f64::MIN_POSITIVE)).sqrt()
+    }
 }
 
 /// Advances `cuts` (strictly increasing, values in `1..=top`) to the next

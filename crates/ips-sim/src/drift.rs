@@ -473,6 +473,16 @@ mod tests {
         }
     }
 
+    /// Returns the largest error of the prefix-sum drift against the direct
+    /// sum at `x`, relative to the largest direct drift.
+    fn prefix_sum_error(coefficients: &[f64], x: &[f64]) -> f64 {
+        let mut expected = vec![0.0; x.len()];
+        direct(&polynomial_kernel(coefficients), x, 1, &mut expected);
+        let mut fast = vec![0.0; x.len()];
+        PrefixSumDrift::new(coefficients.to_vec()).evaluate(x, &mut fast);
+        max_relative_error(&fast, &expected)
+    }
+
     fn max_relative_error(a: &[f64], b: &[f64]) -> f64 {
         let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
@@ -495,12 +505,7 @@ mod tests {
                 .collect();
             cases.push(vec![0.3, -1.0, 3.0, 0.5, -0.2, 0.1, -0.05, 0.01]);
             for coefficients in cases {
-                let kernel = polynomial_kernel(&coefficients);
-                let mut expected = vec![0.0; n];
-                direct(&kernel, &x, 1, &mut expected);
-                let mut fast = vec![0.0; n];
-                PrefixSumDrift::new(coefficients.clone()).evaluate(&x, &mut fast);
-                let error = max_relative_error(&fast, &expected);
+                let error = prefix_sum_error(&coefficients, &x);
                 assert!(error < 1e-10, "coefficients {coefficients:?}, offset {offset}: relative error {error:e}");
             }
         }
@@ -516,12 +521,7 @@ mod tests {
         let mut x: Vec<f64> = (0..n).map(|_| (rng.random::<f64>() * 1000.0).floor() / 1000.0 - 0.3).collect();
         x[..CHUNK + 50].fill(0.25);
         for coefficients in [vec![1.0, 2.0, 3.0], vec![0.3, -1.0, 3.0, 0.5, -0.2, 0.1, -0.05, 0.01]] {
-            let kernel = polynomial_kernel(&coefficients);
-            let mut expected = vec![0.0; n];
-            direct(&kernel, &x, 1, &mut expected);
-            let mut fast = vec![0.0; n];
-            PrefixSumDrift::new(coefficients.clone()).evaluate(&x, &mut fast);
-            let error = max_relative_error(&fast, &expected);
+            let error = prefix_sum_error(&coefficients, &x);
             assert!(error < 1e-10, "coefficients {coefficients:?}: relative error {error:e}");
         }
     }
@@ -533,12 +533,7 @@ mod tests {
         let n = CHUNK + 300;
         let x: Vec<f64> = (0..n).map(|_| 0.6 * rng.random::<f64>() - 0.3).collect();
         let coefficients: Vec<f64> = (0..14).map(|k| 1.0 / (k as f64 + 1.0)).collect();
-        let kernel = polynomial_kernel(&coefficients);
-        let mut expected = vec![0.0; n];
-        direct(&kernel, &x, 1, &mut expected);
-        let mut fast = vec![0.0; n];
-        PrefixSumDrift::new(coefficients).evaluate(&x, &mut fast);
-        let error = max_relative_error(&fast, &expected);
+        let error = prefix_sum_error(&coefficients, &x);
         assert!(error < 1e-10, "relative error {error:e}");
     }
 
