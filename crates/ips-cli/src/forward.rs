@@ -40,8 +40,8 @@ pub fn forward_and_report(
     if experiment.and_then(|e| e.model.kernel.as_ref()).is_none() {
         if let Some(kernel) = &density.meta.kernel {
             // Simulated data carry their kernel in the records `ips simulate`
-            // writes. The note tells where the truth came from, since the
-            // experiment file does not name it.
+            // writes. The experiment file does not name it, so the note
+            // names its source.
             ui.note(&format!(
                 "the true kernel {} comes from the data's records (written by `ips simulate`); \
                  copy only the .npy files for a blind test",

@@ -2,11 +2,12 @@
 //!
 //! The power dictionary is nearly collinear (normalised condition numbers of
 //! 1e4 to 1e5), so the normal equations would square an already large
-//! condition number. Householder QR, block of rows by block, reduces the
-//! tall matrix to its small triangular factor `R`, backward stably, and a one-sided Jacobi SVD of `R`
-//! gives singular values to high relative accuracy. Singular values below
-//! `1e-12` of the largest are dropped, which gives the minimum-norm solution
-//! when columns are exactly dependent.
+//! condition number. Householder QR, one block of rows at a time, reduces
+//! the tall matrix to its small triangular factor `R`, backward stably, and
+//! a one-sided Jacobi SVD of `R` gives singular values to high relative
+//! accuracy. Singular values below `1e-12` of the largest are dropped,
+//! which gives the minimum-norm solution when columns are exactly
+//! dependent.
 //!
 //! NOTE: the Jacobi SVD is written here because the SVD of nalgebra 0.33
 //! reconstructed a 2 x 2 factor with cond 1e8 only to 1e-8 relative, which
@@ -82,14 +83,14 @@ pub(crate) fn jacobi_svd(r: DMatrix<f64>) -> (DMatrix<f64>, DMatrix<f64>) {
 /// [`triangular_factor`].
 const FACTOR_CHUNK: usize = 4096;
 
-/// The square upper-triangular factor `R` of `[A | b]`, of size
-/// `columns + 1`, with `Q' [A | b] = [R; 0]`. Its last column holds `Q'b`
-/// above the diagonal and, on it, the norm of the part of `b` outside the
-/// column space of `A`.
+/// Computes the square upper-triangular factor `R` of `[A | b]`, of size
+/// `columns + 1`, with `Q' [A | b] = [R; 0]`. Its last column contains
+/// `Q'b` above the diagonal and, on it, the norm of the part of `b` outside
+/// the column space of `A`.
 ///
 /// The rows are taken in blocks: each block is stacked under the factor so
 /// far and reduced by one Householder QR. That is as backward stable as one
-/// QR of the whole matrix, and holds `O(chunk x columns)` numbers instead of
+/// QR of the whole matrix, and keeps `O(chunk x columns)` numbers instead of
 /// the copies of the whole matrix a direct QR and its `Q` need (several GB
 /// for the 2D strong form). The blocks go in a fixed order, so the result
 /// does not depend on the thread count.
@@ -164,7 +165,6 @@ pub(crate) fn solve_factor(augmented: &DMatrix<f64>, rows: usize) -> LeastSquare
 mod tests {
     use super::*;
     use ndarray::{array, Array2};
-    use nalgebra::DVector;
 
     #[test]
     fn exact_fit_recovers_coefficients() {

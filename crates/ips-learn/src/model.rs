@@ -226,8 +226,8 @@ fn stack_systems(mut systems: Vec<System>, densities: &[&Density]) -> Result<Sys
 /// `density`, a density estimate of the same run, as [`learn`] does. Each
 /// edge is then placed again on the particles, and the levels come from
 /// the particles. The detection needs the pair-distance distribution of a
-/// fine dictionary, which the strong form on a density gives cheaply; the
-/// levels are where the density estimate's smoothing shows.
+/// fine dictionary, which the strong form on a density gives cheaply. The
+/// levels are where the density estimate's smoothing would show.
 ///
 /// # Errors
 /// As [`learn`], `learn.formulation = "strong"`, which needs a density, and
@@ -322,8 +322,8 @@ fn check_same_run(density: &Density, trajectories: &Trajectories) -> Result<()> 
     )))
 }
 
-/// The system of a particle formulation. The increments carry no D
-/// column: D comes from their residual.
+/// Assembles the system of a particle formulation. The increments carry no
+/// D column, because D comes from their residual.
 fn particle_system(
     trajectories: &Trajectories,
     dictionary: &Dictionary,

@@ -1,7 +1,7 @@
-//! Drift evaluations per second over N and thread counts: the prefix-sum
-//! method in 1D against the direct sum, the direct sum and the particle
-//! mesh in 2D, and cell lists against the direct sum for a 2D kernel of
-//! compact support.
+//! Drift evaluations per second over N and thread counts. In 1D the
+//! prefix-sum method runs against the direct sum; in 2D the direct sum runs
+//! beside the particle mesh, and cell lists against the direct sum for a
+//! kernel of compact support.
 //!
 //! Run with `cargo bench -p ips-sim --bench drift`.
 

@@ -91,12 +91,12 @@ impl TermDrifts {
     /// Writes the drifts of the indicator terms `terms[k]`, `k` in
     /// `indicators`, by one sorted sweep.
     fn indicators_1d(&mut self, terms: &[Term], indicators: &[usize], convention: Convention, positions: &[f64], out: &mut [Vec<f64>]) {
-        let wanted: Vec<Term> = indicators.iter().map(|&k| terms[k]).collect();
-        let prepared = matches!(&self.sweep, Some((t, c, _)) if *t == wanted && *c == convention);
+        let indicator_terms: Vec<Term> = indicators.iter().map(|&k| terms[k]).collect();
+        let prepared = matches!(&self.sweep, Some((t, c, _)) if *t == indicator_terms && *c == convention);
         if !prepared {
             // One piece per term: split_pieces merges terms only when they
             // share an interval, so each term is split on its own.
-            let pieces: Vec<_> = wanted
+            let pieces: Vec<_> = indicator_terms
                 .iter()
                 .map(|&term| {
                     let kernel = Kernel { convention, terms: vec![KernelTerm { term, coefficient: 1.0 }] };
@@ -105,13 +105,13 @@ impl TermDrifts {
                     pieces.remove(0)
                 })
                 .collect();
-            self.sweep = Some((wanted, convention, SweepDrift::new(&pieces)));
+            self.sweep = Some((indicator_terms, convention, SweepDrift::new(&pieces)));
         }
         let (_, _, sweep) = self.sweep.as_mut().expect("prepared above");
         let mut columns: Vec<&mut [f64]> = Vec::with_capacity(indicators.len());
         let mut rest: &mut [Vec<f64>] = out;
         let mut offset = 0;
-        // Borrows the wanted columns of `out` one by one (indices increase).
+        // Borrows the indicator_terms columns of `out` one by one (indices increase).
         for &k in indicators {
             let (_, tail) = std::mem::take(&mut rest).split_at_mut(k - offset);
             let (column, tail) = tail.split_first_mut().expect("index within out");
